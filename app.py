@@ -1,0 +1,32 @@
+"""Opportunity Lab: entry point. Page config, navigation over pages/, the sidebar."""
+import streamlit as st
+
+from core.i18n import LANGUAGES, normalise, t
+from core.nav import PAGES
+
+st.set_page_config(page_title="Opportunity Lab", page_icon=":material/rocket_launch:", layout="wide")
+
+# The language lives in session state and is mirrored into the URL (?lang=zh), so a shared link
+# opens in the same language and the choice survives page switches and reloads.
+if "lang" not in st.session_state:
+    st.session_state.lang = normalise(st.query_params.get("lang"))
+lang = st.session_state.lang
+
+sections: dict[str, list] = {}
+for spec in PAGES:
+    page = st.Page(
+        spec.path,
+        title=t(spec.title_key, lang),
+        icon=spec.icon,
+        url_path=spec.url_path,
+        default=spec.default,
+        help=t(spec.title_key + ".help", lang),
+    )
+    sections.setdefault(t(spec.section_key, lang), []).append(page)
+current = st.navigation(sections)
+
+with st.sidebar:
+    st.selectbox("Language / 语言", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+st.query_params["lang"] = st.session_state.lang
+
+current.run()

@@ -1,0 +1,1 @@
+"""Opportunity Lab core: all logic, importable and testable without Streamlit."""

@@ -1,0 +1,68 @@
+"""Every setting comes from an environment variable with a default, in one place.
+
+| variable              | default                               | meaning                                   |
+|-----------------------|---------------------------------------|-------------------------------------------|
+| OPPLAB_DATA_DIR       | <repo>/data                           | shipped catalogue CSVs, cards, artefacts  |
+| OPPLAB_STATE_DIR      | <repo>/.state                         | everything the app writes                 |
+| OPPLAB_CATALOG_PATH   | $OPPLAB_STATE_DIR/catalog.duckdb      | DuckDB file built from data/*.csv         |
+| DATABASE_URL          | sqlite:///$OPPLAB_STATE_DIR/opplab.db | user store (any SQLAlchemy URL)           |
+| OPPLAB_MODELS_DIR     | $OPPLAB_STATE_DIR/models              | trained / converted models (safetensors)  |
+| OPPLAB_RUNS_DIR       | $OPPLAB_STATE_DIR/runs                | training run folders and checkpoints      |
+| OPPLAB_BASE_MODEL_DIR | $OPPLAB_STATE_DIR/base/SmolLM2-135M-Instruct | bundled base, converted once |
+| OPPLAB_MAX_UPLOAD_MB  | 20                                    | largest accepted upload                   |
+| OPPLAB_TORCH_THREADS  | 2                                     | torch intra-op threads for inference      |
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    state_dir: Path
+    catalog_path: Path
+    database_url: str
+    models_dir: Path
+    runs_dir: Path
+    base_model_dir: Path
+    max_upload_mb: int
+    torch_threads: int
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+def _int_env(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def get_settings() -> Settings:
+    """Read the environment now (not at import), so tests can point it elsewhere."""
+    data_dir = Path(os.environ.get("OPPLAB_DATA_DIR", REPO_ROOT / "data"))
+    state_dir = Path(os.environ.get("OPPLAB_STATE_DIR", REPO_ROOT / ".state"))
+    return Settings(
+        data_dir=data_dir,
+        state_dir=state_dir,
+        catalog_path=Path(os.environ.get("OPPLAB_CATALOG_PATH", state_dir / "catalog.duckdb")),
+        database_url=os.environ.get("DATABASE_URL", f"sqlite:///{state_dir / 'opplab.db'}"),
+        models_dir=Path(os.environ.get("OPPLAB_MODELS_DIR", state_dir / "models")),
+        runs_dir=Path(os.environ.get("OPPLAB_RUNS_DIR", state_dir / "runs")),
+        base_model_dir=Path(os.environ.get("OPPLAB_BASE_MODEL_DIR", state_dir / "base" / "SmolLM2-135M-Instruct")),
+        max_upload_mb=_int_env("OPPLAB_MAX_UPLOAD_MB", 20, 1, 2048),
+        torch_threads=_int_env("OPPLAB_TORCH_THREADS", 2, 1, 256),
+    )

@@ -1,0 +1,144 @@
+"""The user store: SQLModel tables, one cached engine, a new session per action.
+
+SQLite by default (WAL mode, busy timeout, so the app, training processes and CLI can write side
+by side); any SQLAlchemy URL works through DATABASE_URL (PostgreSQL for team deployments).
+Tables hold JSON text for flexible payloads so that the schema works on every backend.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+from core.config import get_settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---------------------------------------------------------------- explorer
+class Scenario(SQLModel, table=True):
+    """A saved explorer state: weights, filters, selected use cases, edited assumptions, notes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=120)
+    payload: str = "{}"  # JSON: {"weights": {...}, "filters": {...}, "selected": [...], "overrides": {...}, "view": ...}
+    notes: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- training studio / engine
+class TrainingRun(SQLModel, table=True):
+    """One training job. Its process writes step/status; the page polls; stop is a flag."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = "scratch"  # scratch | finetune
+    status: str = "queued"  # queued | running | stopping | stopped | finished | failed
+    config: str = "{}"  # JSON of the full training config (the CLI arguments)
+    out_dir: str = ""
+    pid: int | None = None
+    step: int = 0
+    max_steps: int = 0
+    stop_requested: bool = False
+    error: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RunMetric(SQLModel, table=True):
+    """A point on a run's curves: train loss every log step, val loss and a sample at each eval."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, max_length=64)
+    step: int
+    train_loss: float | None = None
+    val_loss: float | None = None
+    tokens_per_second: float | None = None
+    learning_rate: float | None = None
+    wall_seconds: float | None = None
+    sample: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelEntry(SQLModel, table=True):
+    """The model registry: what the demo pages can pick."""
+
+    id: str = Field(primary_key=True, max_length=120)
+    task: str = "generation"  # generation | qa | translation | sentiment
+    base: str = ""
+    path: str = ""
+    metrics: str = "{}"  # JSON, measured on held-out data
+    card: str = "{}"  # JSON data card: data, licence, split, steps, command
+    run_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Evaluation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: str = Field(index=True, max_length=120)
+    task: str
+    data_path: str = ""
+    metrics: str = "{}"
+    command: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- engine and sessions
+_engines: dict[str, Engine] = {}
+_engine_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def get_engine() -> Engine:
+    """One engine per DATABASE_URL per process; tables are created on first use."""
+    url = get_settings().database_url
+    with _engine_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+            SQLModel.metadata.create_all(engine)
+            _engines[url] = engine
+        return engine
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A new session per action; commits on success, rolls back on error."""
+    with Session(get_engine(), expire_on_commit=False) as s:
+        try:
+            yield s
+            s.commit()
+        except Exception:
+            s.rollback()
+            raise
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    if not text:
+        return default
+    return json.loads(text)

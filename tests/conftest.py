@@ -1,0 +1,100 @@
+"""Test set-up: every test session writes to its own temporary state (catalogue file, SQLite
+store, runs, models), never to the developer's .state/. The bundled base model, converted once
+by scripts/setup, is shared read-only."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_STATE = Path(os.environ.get("OPPLAB_TEST_STATE") or __import__("tempfile").mkdtemp(prefix="opplab-test-"))
+os.environ.setdefault("OPPLAB_BASE_MODEL_DIR", str(ROOT / ".state" / "base" / "SmolLM2-135M-Instruct"))
+os.environ["OPPLAB_STATE_DIR"] = str(_STATE)
+os.environ.pop("OPPLAB_CATALOG_PATH", None)
+os.environ.pop("OPPLAB_MODELS_DIR", None)
+os.environ.pop("OPPLAB_RUNS_DIR", None)
+os.environ["DATABASE_URL"] = f"sqlite:///{_STATE / 'opplab.db'}"
+os.environ.setdefault("OPPLAB_TORCH_THREADS", "2")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def state_dir() -> Path:
+    return _STATE
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """`streamlit run app.py` on a free port, on this session's temporary state; yields its URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(_STATE / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
+         "--server.fileWatcherType=none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+    )
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError("streamlit did not become healthy: " + (_STATE / "server.log").read_text())
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing: run ./scripts/setup")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, app_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.base_url = app_server  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def wait_for_app(page, timeout_ms: int = 120_000) -> None:
+    """Wait until the Streamlit script has connected and finished its run."""
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached", timeout=60_000)
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached", timeout=timeout_ms)
