@@ -1,0 +1,141 @@
+"""Text corpora for training from scratch: the bundled ones (fetched from registry packages by
+scripts/fetch_corpora.py into data/corpora/, each with a card in data/cards/) and user uploads
+(.txt/.md/.csv/.jsonl), checked for size, encoding and content before anything is written."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import get_settings
+
+UPLOAD_SUFFIXES = (".txt", ".md", ".csv", ".jsonl")
+MIN_CHARS = 1000
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be used; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    path: Path
+    chars: int
+    bundled: bool
+    card: Path | None
+
+    def preview(self, n: int = 600) -> str:
+        with open(self.path, encoding="utf-8") as f:
+            return f.read(n)
+
+
+def corpora_dir() -> Path:
+    return get_settings().data_dir / "corpora"
+
+
+def uploads_dir() -> Path:
+    return get_settings().state_dir / "corpora"
+
+
+def _corpus(path: Path, bundled: bool) -> Corpus:
+    card = get_settings().data_dir / "cards" / f"corpus_{path.stem}.md"
+    return Corpus(name=path.stem, path=path, chars=_char_count(path), bundled=bundled,
+                  card=card if card.is_file() else None)
+
+
+def _char_count(path: Path) -> int:
+    # Sizes on disk are bytes; a UTF-8 corpus (Chinese poetry) has fewer characters than bytes.
+    with open(path, encoding="utf-8") as f:
+        return sum(len(block) for block in iter(lambda: f.read(1 << 20), ""))
+
+
+def list_corpora() -> list[Corpus]:
+    """Bundled corpora first, then the user's accepted uploads."""
+    found = []
+    for root, bundled in ((corpora_dir(), True), (uploads_dir(), False)):
+        if root.is_dir():
+            found += [_corpus(p, bundled) for p in sorted(root.glob("*.txt"))]
+    return found
+
+
+def resolve(name_or_path: str) -> Path:
+    """A bundled/uploaded corpus name, or a path to a text file."""
+    for corpus in list_corpora():
+        if corpus.name == name_or_path:
+            return corpus.path
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    names = ", ".join(c.name for c in list_corpora()) or "none installed"
+    raise CorpusError(f"no corpus {name_or_path!r}: give a text file or one of: {names}")
+
+
+def read_corpus(name_or_path: str) -> str:
+    path = resolve(name_or_path)
+    return extract_text(path.name, path.read_bytes())
+
+
+def extract_text(filename: str, raw: bytes) -> str:
+    """Text of an upload by its type: .txt/.md as is, .csv all text cells, .jsonl every string
+    value ("text" when present). Raises CorpusError with the reason when it is not usable."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise CorpusError(f"unsupported file type {suffix or '(none)'}: use {', '.join(UPLOAD_SUFFIXES)}")
+    limit = get_settings().max_upload_bytes
+    if len(raw) > limit:
+        raise CorpusError(f"the file is {len(raw) / 2**20:.1f} MB; the limit is {limit // 2**20} MB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"the file is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8") from exc
+    if "\x00" in text:
+        raise CorpusError("the file contains NUL bytes: it looks binary, not text")
+    if suffix == ".csv":
+        try:
+            rows = list(csv.reader(io.StringIO(text)))
+        except csv.Error as exc:
+            raise CorpusError(f"the CSV cannot be parsed: {exc}") from exc
+        text = "\n".join(" ".join(c for c in row if c.strip() and not _is_number(c)) for row in rows[1:] if row)
+    elif suffix == ".jsonl":
+        parts = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as exc:
+                raise CorpusError(f"line {n} is not valid JSON: {exc}") from exc
+            parts.append(obj.get("text") if isinstance(obj, dict) and isinstance(obj.get("text"), str)
+                         else " ".join(v for v in (obj.values() if isinstance(obj, dict) else [obj]) if isinstance(v, str)))
+        text = "\n".join(p for p in parts if p)
+    text = text.replace("\r\n", "\n")
+    if len(text.strip()) < MIN_CHARS:
+        raise CorpusError(f"the text has {len(text.strip())} characters; at least {MIN_CHARS} are needed to train")
+    return text
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def save_upload(filename: str, raw: bytes) -> Corpus:
+    """Check an upload and, only if it passes, store its text as a corpus named after the file."""
+    text = extract_text(filename, raw)
+    stem = re.sub(r"[^a-z0-9_-]+", "_", Path(filename).stem.lower()).strip("_")[:64] or "upload"
+    if not _NAME.match(stem):
+        stem = "upload_" + stem
+    if any(c.bundled and c.name == stem for c in list_corpora()):
+        stem = f"upload_{stem}"
+    target = uploads_dir() / f"{stem}.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return _corpus(target, bundled=False)
