@@ -92,6 +92,38 @@ class Evaluation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+# ---------------------------------------------------------------- estimate (user additions to the catalogue)
+class UserAccelerator(SQLModel, table=True):
+    """An accelerator the user added; estimates and sweeps include it next to the shipped ones."""
+
+    accelerator_id: str = Field(primary_key=True, max_length=64)  # always starts with "user_"
+    name: str = Field(max_length=120)
+    bf16_tflops_dense: float
+    memory_gib: float
+    bandwidth_tbs: float
+    board_power_w: float | None = None
+    usd_per_accelerator_hour: float | None = None
+    source: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserTrainingRun(SQLModel, table=True):
+    """A training run the user added; the validation table includes it."""
+
+    run_id: str = Field(primary_key=True, max_length=64)  # always starts with "user_"
+    model: str = Field(max_length=120)
+    params_b: float
+    tokens_b: float
+    accelerator_id: str = Field(max_length=64)
+    accelerator_count: int | None = None
+    reported_accelerator_hours: float | None = None
+    reported_days: float | None = None
+    reported_mfu: float | None = None
+    reported_tokens_per_s_per_accelerator: float | None = None
+    source: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 # ---------------------------------------------------------------- engine and sessions
 _engines: dict[str, Engine] = {}
 _engine_lock = threading.Lock()

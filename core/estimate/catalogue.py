@@ -1,0 +1,202 @@
+"""The estimator's reference data: shipped catalogue tables (DuckDB) plus the user's additions (store).
+
+Shipped: data/accelerators.csv, data/accelerator_prices.csv, data/training_runs.csv,
+data/model_presets.csv (every row with source_url + source_date). User additions live in the store
+(UserAccelerator, UserTrainingRun), never in the shipped CSVs. Every read here is parameterised.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlmodel import select
+
+from core import catalog, store
+from core.estimate.architecture import Architecture
+from core.estimate.inputs import UserAcceleratorInput, UserRunInput
+
+ACCELERATOR_COLUMNS = ["accelerator_id", "name", "bf16_tflops_dense", "memory_gib", "bandwidth_tbs",
+                       "board_power_w", "usd_per_accelerator_hour", "price_provider", "source_url",
+                       "source_date", "user_added"]
+
+# The cheapest on-demand price per accelerator; capacity-block prices only where no on-demand one exists.
+_ACCELERATORS_SQL = """
+WITH ranked AS (
+    SELECT accelerator_id, provider, usd_per_accelerator_hour,
+           row_number() OVER (PARTITION BY accelerator_id
+                              ORDER BY (pricing = 'on-demand') DESC, usd_per_accelerator_hour) AS rk
+    FROM accelerator_prices
+)
+SELECT a.accelerator_id, a.name, a.bf16_tflops_dense::DOUBLE AS bf16_tflops_dense,
+       a.memory_gib::DOUBLE AS memory_gib, a.bandwidth_tbs::DOUBLE AS bandwidth_tbs,
+       a.board_power_w::DOUBLE AS board_power_w,
+       r.usd_per_accelerator_hour::DOUBLE AS usd_per_accelerator_hour, r.provider AS price_provider,
+       a.source_url, a.source_date::VARCHAR AS source_date, false AS user_added
+FROM accelerators a LEFT JOIN ranked r ON r.accelerator_id = a.accelerator_id AND r.rk = 1
+ORDER BY a.bf16_tflops_dense DESC
+"""
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    accelerator_id: str
+    name: str
+    bf16_tflops_dense: float
+    memory_gib: float
+    bandwidth_tbs: float
+    board_power_w: float | None
+    usd_per_accelerator_hour: float | None
+    price_provider: str | None
+    user_added: bool
+
+
+def _none_if_nan(value):
+    return None if value is None or (isinstance(value, float) and value != value) else value
+
+
+def shipped_accelerators() -> pd.DataFrame:
+    return catalog.query(_ACCELERATORS_SQL)
+
+
+def user_accelerators() -> pd.DataFrame:
+    with store.session() as s:
+        rows = s.exec(select(store.UserAccelerator).order_by(store.UserAccelerator.created_at)).all()
+    return pd.DataFrame(
+        [{"accelerator_id": r.accelerator_id, "name": r.name, "bf16_tflops_dense": r.bf16_tflops_dense,
+          "memory_gib": r.memory_gib, "bandwidth_tbs": r.bandwidth_tbs, "board_power_w": r.board_power_w,
+          "usd_per_accelerator_hour": r.usd_per_accelerator_hour, "price_provider": "user",
+          "source_url": r.source, "source_date": r.created_at.date().isoformat(), "user_added": True}
+         for r in rows],
+        columns=ACCELERATOR_COLUMNS,
+    )
+
+
+def accelerators() -> pd.DataFrame:
+    """Shipped and user accelerators, one row each, with the price the estimates use."""
+    user = user_accelerators()
+    frames = [shipped_accelerators()] + ([user] if not user.empty else [])
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return df[ACCELERATOR_COLUMNS]
+
+
+def accelerator(accelerator_id: str, table: pd.DataFrame | None = None) -> Accelerator:
+    df = accelerators() if table is None else table
+    row = df[df["accelerator_id"] == accelerator_id]
+    if row.empty:
+        raise KeyError(f"unknown accelerator {accelerator_id!r} (see `python -m core estimate accelerators`)")
+    r = row.iloc[0]
+    return Accelerator(
+        accelerator_id=r.accelerator_id, name=r["name"], bf16_tflops_dense=float(r.bf16_tflops_dense),
+        memory_gib=float(r.memory_gib), bandwidth_tbs=float(r.bandwidth_tbs),
+        board_power_w=_none_if_nan(r.board_power_w), usd_per_accelerator_hour=_none_if_nan(r.usd_per_accelerator_hour),
+        price_provider=_none_if_nan(r.price_provider), user_added=bool(r.user_added),
+    )
+
+
+def prices(accelerator_id: str | None = None) -> pd.DataFrame:
+    sql = "SELECT * FROM accelerator_prices"
+    if accelerator_id is None:
+        return catalog.query(sql + " ORDER BY accelerator_id, usd_per_accelerator_hour")
+    return catalog.query(sql + " WHERE accelerator_id = ? ORDER BY usd_per_accelerator_hour", [accelerator_id])
+
+
+RUN_COLUMNS = ["run_id", "model", "params_b", "tokens_b", "accelerator_id", "accelerator_count",
+               "activation_recompute", "reported_flops", "reported_accelerator_hours", "reported_days",
+               "reported_mfu", "reported_tokens_per_s_per_accelerator", "reported_tflops_per_accelerator",
+               "source_url", "source_date", "notes", "user_added"]
+
+
+def training_runs() -> pd.DataFrame:
+    """Published runs (shipped) followed by the user's own runs."""
+    shipped = catalog.query("SELECT *, false AS user_added FROM training_runs ORDER BY year, params_b")
+    with store.session() as s:
+        rows = s.exec(select(store.UserTrainingRun).order_by(store.UserTrainingRun.created_at)).all()
+    user = pd.DataFrame(
+        [{"run_id": r.run_id, "model": r.model, "params_b": r.params_b, "tokens_b": r.tokens_b,
+          "accelerator_id": r.accelerator_id, "accelerator_count": r.accelerator_count,
+          "activation_recompute": False, "reported_flops": None,
+          "reported_accelerator_hours": r.reported_accelerator_hours, "reported_days": r.reported_days,
+          "reported_mfu": r.reported_mfu, "reported_tokens_per_s_per_accelerator": r.reported_tokens_per_s_per_accelerator,
+          "reported_tflops_per_accelerator": None, "source_url": r.source,
+          "source_date": r.created_at.date().isoformat(), "notes": "added by you", "user_added": True}
+         for r in rows],
+        columns=RUN_COLUMNS,
+    )
+    shipped = shipped[RUN_COLUMNS]
+    return pd.concat([shipped, user], ignore_index=True) if not user.empty else shipped
+
+
+def presets() -> pd.DataFrame:
+    return catalog.query("SELECT * FROM model_presets ORDER BY params_b")
+
+
+def preset(preset_id: str) -> Architecture:
+    df = catalog.query("SELECT * FROM model_presets WHERE preset_id = ?", [preset_id])
+    if df.empty:
+        raise KeyError(f"unknown model preset {preset_id!r}")
+    r = df.iloc[0]
+    return Architecture(
+        name=str(r["name"]), layers=int(r.layers), hidden=int(r.hidden), heads=int(r.heads),
+        kv_heads=int(r.kv_heads), ffn_hidden=int(r.ffn_hidden), vocab=int(r.vocab), context=int(r.context),
+        gated_mlp=bool(r.gated_mlp), tied_embeddings=bool(r.tied_embeddings), params=float(r.params_b) * 1e9,
+    )
+
+
+def use_cases() -> pd.DataFrame:
+    """The explorer's use cases (id, name, task, model size, tokens), empty until that table exists."""
+    if "use_cases" not in catalog.tables():
+        return pd.DataFrame(columns=["use_case_id", "name", "task", "model_params_b", "training_tokens_b"])
+    df = catalog.table("use_cases")
+    wanted = ["use_case_id", "name", "task", "model_params_b", "training_tokens_b"]
+    if not set(wanted) <= set(df.columns):
+        return pd.DataFrame(columns=wanted)
+    df = df[wanted].copy()
+    df["model_params_b"] = pd.to_numeric(df["model_params_b"], errors="coerce")
+    df["training_tokens_b"] = pd.to_numeric(df["training_tokens_b"], errors="coerce")
+    return df.dropna(subset=["model_params_b"]).reset_index(drop=True)
+
+
+def use_case(use_case_id: str) -> dict | None:
+    df = use_cases()
+    row = df[df["use_case_id"].astype(str) == str(use_case_id)]
+    return None if row.empty else row.iloc[0].to_dict()
+
+
+def _slug(text: str) -> str:
+    return "user_" + (re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:50] or "item")
+
+
+def add_user_accelerator(data: UserAcceleratorInput) -> str:
+    """Store a user accelerator; returns its id (user_<slug>). Refuses a duplicate name."""
+    accelerator_id = _slug(data.name)
+    with store.session() as s:
+        if s.get(store.UserAccelerator, accelerator_id) is not None:
+            raise ValueError(f"an accelerator named {data.name!r} already exists")
+        s.add(store.UserAccelerator(accelerator_id=accelerator_id, **data.model_dump()))
+    return accelerator_id
+
+
+def add_user_training_run(data: UserRunInput) -> str:
+    """Store a user training run (its accelerator must exist); returns its id (user_<slug>)."""
+    if data.accelerator_id not in set(accelerators()["accelerator_id"]):
+        raise ValueError(f"unknown accelerator {data.accelerator_id!r}")
+    run_id = _slug(data.model)
+    with store.session() as s:
+        if s.get(store.UserTrainingRun, run_id) is not None:
+            raise ValueError(f"a run named {data.model!r} already exists")
+        s.add(store.UserTrainingRun(run_id=run_id, **data.model_dump()))
+    return run_id
+
+
+def delete_user_item(item_id: str) -> bool:
+    """Delete a user accelerator or run by id; shipped rows cannot be deleted."""
+    if not item_id.startswith("user_"):
+        return False
+    with store.session() as s:
+        for table in (store.UserAccelerator, store.UserTrainingRun):
+            row = s.get(table, item_id)
+            if row is not None:
+                s.delete(row)
+                return True
+    return False
