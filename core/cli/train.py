@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import fields
 
@@ -82,6 +83,8 @@ class PrintCallback(BaseCallback):
 
     def on_eval(self, info: EvalInfo) -> None:
         print(f"eval step {info.step}: train {info.train_loss:.4f} val {info.val_loss:.4f}", file=self.stream, flush=True)
+        if info.sample:
+            print("sample: " + info.sample[:160].replace("\n", " / "), file=self.stream, flush=True)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -115,7 +118,7 @@ def main(argv: list[str]) -> int:
             if hasattr(cb, "on_error"):
                 cb.on_error(f"{type(exc).__name__}: {exc}")
         raise
-    if args.json:
+    if args.json and os.environ.get("RANK", "0") == "0":  # one result under torchrun
         print(json.dumps(result))
     return 0
 

@@ -139,3 +139,18 @@ def save_upload(filename: str, raw: bytes) -> Corpus:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return _corpus(target, bundled=False)
+
+
+def card_summary(name_or_path: str | None) -> dict[str, str]:
+    """Source and licence lines of a bundled corpus's card (empty for a user's file)."""
+    if not name_or_path:
+        return {}
+    card = get_settings().data_dir / "cards" / f"corpus_{Path(str(name_or_path)).stem}.md"
+    if not card.is_file():
+        return {"licence": "user upload (licence as provided by the user)"}
+    out = {}
+    for line in card.read_text(encoding="utf-8").splitlines():
+        for key in ("Source", "Licence"):
+            if line.startswith(key + ":"):
+                out[key.lower()] = line.split(":", 1)[1].strip()
+    return out

@@ -111,6 +111,18 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def to_argv(self) -> list[str]:
+        """The `python -m core train` flags for this config (defaults left out, --out always)."""
+        default = TrainConfig()
+        argv = ["--out", self.out]
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("out", "resume", "run_id") or value == getattr(default, f.name) or value is None:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            argv += [flag] if value is True else ([] if value is False else [flag, str(value)])
+        return argv
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "TrainConfig":
         names = {f.name for f in fields(cls)}

@@ -1,0 +1,344 @@
+"""Training runs as separate OS processes, tracked in the store.
+
+`start_run` writes a TrainingRun row and launches `python -m core train ... --run-id ID` (or
+`torchrun --nproc_per_node N -m core train ...`) in its own session, so it outlives page reruns
+and reloads. The process reports through `StoreCallback` (RunMetric rows, step, status); a stop is a
+flag in the store that the loop honours between steps (it checkpoints, then exits); resume starts
+the same command with --resume from the run's last checkpoint. A process that died without saying
+so (kill -9, OOM) is noticed by `get_run` and marked failed; it can be resumed.
+"""
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import delete, select
+
+from core import store
+from core.config import REPO_ROOT, get_settings
+from core.lm.train import BaseCallback, EvalInfo, StepInfo, TrainConfig
+
+ACTIVE = ("queued", "running", "stopping")
+
+
+class JobError(ValueError):
+    """An action on a run that cannot be done now; the message is for the user."""
+
+
+@dataclass
+class RunStatus:
+    id: str
+    kind: str
+    status: str
+    step: int
+    max_steps: int
+    config: dict
+    out_dir: Path
+    error: str
+    pid: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step / self.max_steps) if self.max_steps else 0.0
+
+
+# ------------------------------------------------------------------ the callback in the training process
+class StoreCallback(BaseCallback):
+    """Writes progress of one run to the store; throttled so a fast loop is not slowed by SQLite."""
+
+    def __init__(self, run_id: str, flush_seconds: float = 1.0):
+        self.run_id = run_id
+        self.flush_seconds = flush_seconds
+        self._pending: list[store.RunMetric] = []
+        self._last_flush = 0.0
+        self._last_stop_check = 0.0
+        self._stop = False
+        self._step = 0
+
+    def _update(self, **values: Any) -> None:
+        with store.session() as s:
+            run = s.get(store.TrainingRun, self.run_id)
+            if run is None:
+                raise JobError(f"no training run {self.run_id!r} in the store")
+            for key, value in values.items():
+                setattr(run, key, value)
+            run.updated_at = store.utcnow()
+            s.add(run)
+
+    def on_train_begin(self, info: dict) -> None:
+        start = int(info.get("start_step", 0))
+        with store.session() as s:
+            # After a crash the curve resumes from the checkpoint: later points are recomputed.
+            s.exec(delete(store.RunMetric).where(store.RunMetric.run_id == self.run_id,
+                                                 store.RunMetric.step > start))
+        self._step = start
+        self._update(status="running", pid=os.getpid(), step=start,
+                     max_steps=int(info["config"]["max_iters"]), error="", stop_requested=False)
+
+    def flush(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_flush < self.flush_seconds:
+            return
+        pending, self._pending = self._pending, []
+        with store.session() as s:
+            s.add_all(pending)
+            run = s.get(store.TrainingRun, self.run_id)
+            if run is not None:
+                run.step, run.updated_at = self._step, store.utcnow()
+                s.add(run)
+        self._last_flush = now
+
+    def on_step(self, info: StepInfo) -> None:
+        self._step = info.step
+        self._pending.append(store.RunMetric(run_id=self.run_id, step=info.step, train_loss=info.train_loss,
+                                             tokens_per_second=info.tokens_per_second,
+                                             learning_rate=info.learning_rate, wall_seconds=info.wall_seconds))
+        self.flush()
+
+    def on_eval(self, info: EvalInfo) -> None:
+        self._pending.append(store.RunMetric(run_id=self.run_id, step=info.step, val_loss=info.val_loss,
+                                             wall_seconds=info.wall_seconds, sample=info.sample))
+        self.flush(force=True)
+
+    def on_checkpoint(self, step: int) -> None:
+        self.flush(force=True)
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if not self._stop and now - self._last_stop_check >= self.flush_seconds:
+            self._last_stop_check = now
+            with store.session() as s:
+                run = s.get(store.TrainingRun, self.run_id)
+                self._stop = bool(run and run.stop_requested)
+        return self._stop
+
+    def on_train_end(self, result: dict) -> None:
+        self.flush(force=True)
+        self._update(status="stopped" if result.get("stopped") else "finished", step=int(result["steps"]),
+                     stop_requested=False)
+
+    def on_error(self, message: str) -> None:
+        self.flush(force=True)
+        self._update(status="failed", error=message[:2000])
+
+
+# ------------------------------------------------------------------ commands
+def train_argv(config: TrainConfig, nproc: int = 1, python: str = "python") -> list[str]:
+    """The command line that runs this config (torchrun for several processes)."""
+    head = [python, "-m", "core", "train"] if nproc <= 1 else \
+        ["torchrun", "--standalone", f"--nproc_per_node={nproc}", "-m", "core", "train"]
+    return head + config.to_argv()
+
+
+def cli_command(config: TrainConfig, nproc: int = 1) -> str:
+    """The equivalent command a user can copy into a shell in the repository."""
+    return shlex.join(train_argv(config, nproc))
+
+
+def new_run_id() -> str:
+    return f"run-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+_children: dict[str, subprocess.Popen] = {}
+
+
+def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool) -> int:
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    argv = train_argv(config, nproc, python=sys.executable)
+    if nproc > 1:  # torchrun from the same environment
+        argv[0] = str(Path(sys.executable).with_name("torchrun"))
+    argv += ["--run-id", run_id, "--json"] + (["--resume"] if resume else [])
+    log = open(out / "log.txt", "a")
+    env = os.environ.copy()
+    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+    log.close()
+    _children[run_id] = proc
+    # Reap the child when it exits so it never lingers as a zombie of the app process.
+    threading.Thread(target=proc.wait, daemon=True).start()
+    return proc.pid
+
+
+def start_run(config: TrainConfig, nproc: int = 1) -> str:
+    """Validate, record and launch a run; returns its id. Raises ValueError on a bad config."""
+    config.validate()
+    if not 1 <= nproc <= 64:
+        raise JobError("the number of processes must be between 1 and 64")
+    run_id = new_run_id()
+    config.out = str(get_settings().runs_dir / run_id)
+    config.run_id, config.resume = None, False
+    with store.session() as s:
+        s.add(store.TrainingRun(id=run_id, kind=config.kind, status="queued",
+                                config=store.dumps({**config.to_dict(), "nproc": nproc}),
+                                out_dir=config.out, max_steps=config.max_iters))
+    pid = _spawn(run_id, config, nproc, resume=False)
+    with store.session() as s:
+        run = s.get(store.TrainingRun, run_id)
+        run.pid = pid
+        s.add(run)
+    return run_id
+
+
+def _alive(pid: int | None, run_id: str) -> bool:
+    """Is the run's process still running (not a zombie, not a recycled pid)?"""
+    if not pid:
+        return False
+    proc = _children.get(run_id)
+    if proc is not None and proc.pid == pid:
+        return proc.poll() is None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z" and run_id.encode() in cmdline
+
+
+def _to_status(run: store.TrainingRun) -> RunStatus:
+    config = store.loads(run.config, {})
+    return RunStatus(id=run.id, kind=run.kind, status=run.status, step=run.step, max_steps=run.max_steps,
+                     config=config, out_dir=Path(run.out_dir), error=run.error, pid=run.pid,
+                     created_at=run.created_at, updated_at=run.updated_at)
+
+
+def get_run(run_id: str) -> RunStatus:
+    with store.session() as s:
+        run = s.get(store.TrainingRun, run_id)
+        if run is None:
+            raise JobError(f"no training run {run_id!r}")
+        if run.status in ACTIVE and not _alive(run.pid, run.id):
+            # A queued run gets a grace period: its process may not have written yet.
+            if run.status != "queued" or (store.utcnow() - _aware(run.created_at)).total_seconds() > 60:
+                run.status = "failed"
+                run.error = run.error or "the training process ended without reporting (killed?); resume continues from the last checkpoint"
+                s.add(run)
+        return _to_status(run)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def list_runs(limit: int = 100) -> list[RunStatus]:
+    with store.session() as s:
+        ids = s.exec(select(store.TrainingRun.id).order_by(store.TrainingRun.created_at.desc()).limit(limit)).all()
+    return [get_run(i) for i in ids]
+
+
+def run_metrics(run_id: str) -> list[dict[str, Any]]:
+    """The run's curve points in step order (train points and eval points)."""
+    with store.session() as s:
+        rows = s.exec(select(store.RunMetric).where(store.RunMetric.run_id == run_id)
+                      .order_by(store.RunMetric.step, store.RunMetric.id)).all()
+    return [{"step": r.step, "train_loss": r.train_loss, "val_loss": r.val_loss,
+             "tokens_per_second": r.tokens_per_second, "learning_rate": r.learning_rate,
+             "wall_seconds": r.wall_seconds, "sample": r.sample} for r in rows]
+
+
+def request_stop(run_id: str) -> None:
+    run = get_run(run_id)
+    if not run.active:
+        raise JobError(f"run {run_id} is {run.status}; only a running run can be stopped")
+    with store.session() as s:
+        row = s.get(store.TrainingRun, run_id)
+        row.stop_requested, row.status = True, "stopping"
+        s.add(row)
+
+
+def resume_run(run_id: str, max_iters: int | None = None) -> None:
+    """Continue a stopped, failed or finished run from its checkpoint (optionally for more steps)."""
+    run = get_run(run_id)
+    if run.active:
+        raise JobError(f"run {run_id} is still {run.status}")
+    if not (run.out_dir / "checkpoint" / "state.json").is_file() and \
+            not (run.out_dir / "checkpoint.old" / "state.json").is_file():
+        raise JobError(f"run {run_id} has no checkpoint yet; start it again instead")
+    raw = dict(run.config)
+    nproc = int(raw.pop("nproc", 1))
+    config = TrainConfig.from_dict(raw)
+    if max_iters is not None:
+        if max_iters <= run.step:
+            raise JobError(f"the new step limit must be above the current step ({run.step})")
+        config.max_iters = max_iters
+    elif run.step >= config.max_iters:
+        raise JobError(f"run {run_id} already reached its {config.max_iters} steps; give a higher step limit")
+    with store.session() as s:
+        row = s.get(store.TrainingRun, run_id)
+        row.status, row.error, row.stop_requested = "queued", "", False
+        row.max_steps = config.max_iters
+        row.config = store.dumps({**config.to_dict(), "nproc": nproc})
+        s.add(row)
+    pid = _spawn(run_id, config, nproc, resume=True)
+    with store.session() as s:
+        row = s.get(store.TrainingRun, run_id)
+        row.pid = pid
+        s.add(row)
+
+
+def kill_run(run_id: str) -> None:
+    """Hard stop (tests, a hung process): SIGKILL the run's process group."""
+    run = get_run(run_id)
+    if run.pid and _alive(run.pid, run_id):
+        os.killpg(os.getpgid(run.pid), signal.SIGKILL)
+
+
+def config_diff(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
+    """(key, value in a, value in b) for every setting that differs, sorted by key."""
+    skip = {"out", "run_id", "resume"}
+    keys = sorted((set(a) | set(b)) - skip)
+    return [(k, a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)]
+
+
+def register_run_model(run_id: str, model_id: str | None = None):
+    """Register a finished (or stopped) run's model in the registry with its held-out metrics."""
+    from core.lm import registry
+
+    run = get_run(run_id)
+    if run.active:
+        raise JobError("wait until the run has finished or stopped")
+    model_dir = run.out_dir / "model"
+    if not (model_dir / "training.json").is_file():
+        raise JobError(f"run {run_id} has no saved model yet")
+    evals = [m for m in run_metrics(run_id) if m["val_loss"] is not None]
+    if not evals:
+        raise JobError(f"run {run_id} has no evaluation yet")
+    last = evals[-1]
+    metrics = {"val_loss": round(last["val_loss"], 4), "perplexity": round(math.exp(min(last["val_loss"], 50)), 3),
+               "steps": last["step"]}
+    config = TrainConfig.from_dict(run.config)
+    card = {"run_id": run_id, "kind": run.kind, "steps": last["step"],
+            "command": cli_command(config, int(run.config.get("nproc", 1))),
+            "held_out": ("last 10% of the corpus tokens" if config.kind == "scratch"
+                         else (config.val_data or "10% of the task examples, fixed seed")),
+            "data": config.corpus or config.data, "metric_note": "validation cross-entropy on held-out data"}
+    if config.kind == "scratch":
+        from core.lm import corpora
+
+        card.update({"architecture": f"GPT-2 {config.n_layer}L/{config.n_head}H/{config.n_embd}d, block {config.block_size}",
+                     "tokenizer": config.tokenizer, **corpora.card_summary(config.corpus)})
+    model_id = (model_id or run_id).strip()
+    return registry.register_model(model_id, task=config.task or "generation",
+                                   base=config.base or "", path=model_dir, metrics=metrics, card=card, run_id=run_id)
