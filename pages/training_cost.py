@@ -83,11 +83,14 @@ st.caption(tr("estimate.training.chinchilla", ratio=f"{est.tokens_per_param:,.1f
 st.subheader(tr("estimate.training.across"))
 comparison = sweep.compare_accelerators(inp.params, inp.tokens, inp.count, mfu=inp.mfu, pue=inp.pue,
                                         recompute=inp.recompute)
-fig = px.scatter(comparison.dropna(subset=["cost_usd"]), x="wall_clock_days", y="cost_usd", text="name",
-                 log_x=True, log_y=True, labels={"wall_clock_days": tr("estimate.training.axis_days"),
-                                                 "cost_usd": tr("estimate.training.axis_cost")})
-fig.update_traces(textposition="top center")
-fig.update_layout(height=420, margin={"t": 10, "b": 10})
+priced = comparison.dropna(subset=["cost_usd"]).sort_values("cost_usd", ascending=False)
+fig = px.bar(priced, x="cost_usd", y="name", orientation="h", color="wall_clock_days",
+             text=priced["wall_clock_days"].map(lambda d: tr("estimate.days", n=f"{d:,.1f}")),
+             color_continuous_scale="Viridis_r",
+             labels={"wall_clock_days": tr("estimate.training.axis_days"), "cost_usd": tr("estimate.training.axis_cost"),
+                     "name": ""})
+fig.update_traces(textposition="outside", cliponaxis=False)
+fig.update_layout(height=60 + 28 * len(priced), margin={"t": 10, "b": 10, "r": 80})
 st.plotly_chart(fig, width="stretch")
 st.caption(tr("estimate.training.across.caption", count=inp.count))
 
