@@ -1,0 +1,86 @@
+"""Fine-tuning through the same CLI: a tiny random Llama with the bundled base's tokenizer (chat
+template included) stands in for the base, so the test takes seconds."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.lm.base import base_model_dir
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory) -> Path:
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    if not (base_model_dir() / "tokenizer.json").is_file():
+        pytest.fail("the bundled base model is missing: run ./scripts/setup")
+    tok = AutoTokenizer.from_pretrained(str(base_model_dir()))
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                                         max_position_embeddings=256, bos_token_id=tok.bos_token_id,
+                                         eos_token_id=tok.eos_token_id, tie_word_embeddings=True))
+    path = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(str(path), safe_serialization=True)
+    tok.save_pretrained(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def sentiment_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("task") / "train.csv"
+    rows = ["text,label"] + [f"a wonderful film number {i},positive" for i in range(12)] + \
+        [f"a dreadful film number {i},negative" for i in range(12)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("lora", [True, False], ids=["lora", "full"])
+def test_finetune_saves_a_model_with_the_base_chat_template_pinned(tiny_base, sentiment_csv, tmp_path, lora):
+    out = tmp_path / "ft"
+    args = [sys.executable, "-m", "core", "train", "--base", str(tiny_base), "--task", "sentiment",
+            "--data", str(sentiment_csv), "--batch-size", "4", "--block-size", "96", "--max-iters", "6",
+            "--lr", "5e-3", "--eval-interval", "3", "--eval-iters", "2", "--out", str(out), "--json", "--quiet",
+            "--threads", "1"] + (["--lora"] if lora else [])
+    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["kind"] == "finetune" and result["steps"] == 6 and result["val_loss"] is not None
+    model_dir = out / "model"
+    if lora:
+        assert (model_dir / "adapter_model.safetensors").is_file()
+        assert result["trainable_parameters"] < result["parameters"] / 2
+    else:
+        assert (model_dir / "model.safetensors").is_file()
+    from transformers import AutoTokenizer
+
+    saved = AutoTokenizer.from_pretrained(str(model_dir))
+    base = AutoTokenizer.from_pretrained(str(tiny_base))
+    assert saved.chat_template and saved.chat_template == base.chat_template
+    meta = json.loads((model_dir / "training.json").read_text())
+    assert meta["task"] == "sentiment" and meta["lora"] is lora
+
+
+def test_finetune_resume_continues_the_lora_run(tiny_base, sentiment_csv, tmp_path):
+    base_args = [sys.executable, "-m", "core", "train", "--base", str(tiny_base), "--task", "sentiment",
+                 "--data", str(sentiment_csv), "--lora", "--batch-size", "4", "--block-size", "96",
+                 "--eval-interval", "2", "--eval-iters", "1", "--out", str(tmp_path / "ft"), "--json", "--quiet",
+                 "--threads", "1"]
+    assert subprocess.run(base_args + ["--max-iters", "2"], cwd=ROOT, capture_output=True, timeout=300).returncode == 0
+    r = subprocess.run(base_args + ["--max-iters", "4", "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1])["steps"] == 4
+
+
+def test_bad_task_data_is_a_clear_error(tiny_base, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("review,stars\nnice,5\n")
+    r = subprocess.run([sys.executable, "-m", "core", "train", "--base", str(tiny_base), "--task", "sentiment",
+                        "--data", str(bad), "--out", str(tmp_path / "o")], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 2
+    assert "text" in r.stderr and "Traceback" not in r.stderr
