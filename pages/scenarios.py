@@ -1,6 +1,139 @@
+"""Scenarios: saved explorer states. Reopen, rename, annotate, delete, export, edit assumptions, compare."""
+from dataclasses import replace
+
+import pandas as pd
 import streamlit as st
 
-from pages._shared import tr
+from core import explorer_charts as charts
+from core import explorer_data, market, scenarios
+from pages._explorer_ui import apply_state, err
+from pages._shared import lang, tr
 
 st.title(tr("nav.scenarios"))
-st.info("Under construction.")
+st.caption(tr("explorer.sc.caption"))
+EDIT_COLS = list(market.EDITABLE)
+
+
+def _say(kind: str, text: str) -> None:
+    st.session_state["_sc_msg"] = (kind, text)
+
+
+def _act(action, args: tuple, kwargs: dict, done: str, name: str) -> None:
+    """Run a store action from a button callback; keep its message for this run."""
+    try:
+        action(*args, **kwargs)
+    except scenarios.ScenarioError as exc:
+        _say("error", err(exc))
+    else:
+        _say("success", tr(done, name=name))
+
+
+def _save_assumptions(rec: scenarios.ScenarioRecord, shown: pd.DataFrame, base: pd.DataFrame) -> None:
+    edited = shown.astype(object)
+    for idx, changes in (st.session_state.get("sc_editor") or {}).get("edited_rows", {}).items():
+        for col, value in changes.items():
+            edited.at[edited.index[int(idx)], col] = value
+    try:
+        overrides = scenarios.overrides_from_edit(base, edited)
+        scenarios.update(rec.id, state=replace(rec.state, overrides=overrides))
+    except scenarios.ScenarioError as exc:
+        _say("error", err(exc))
+    else:
+        st.session_state.pop("sc_editor", None)
+        _say("success", tr("explorer.sc.assumptions_saved", n=len(overrides)))
+
+
+def _message() -> None:
+    kind, text = st.session_state.pop("_sc_msg", (None, None))
+    if kind:
+        getattr(st, kind)(text, icon=":material/error:" if kind == "error" else ":material/check_circle:")
+
+
+records = scenarios.list_all()
+if not records:
+    st.info(tr("explorer.sc.empty"), icon=":material/bookmarks:")
+    st.page_link("pages/explorer.py", label=tr("nav.explorer"), icon=":material/travel_explore:")
+    st.stop()
+
+base = explorer_data.catalogue()
+by_id = {r.id: r for r in records}
+overview = []
+for r in records:
+    top = scenarios.evaluate(base, r.state).iloc[0]
+    overview.append({"name": r.name, "top": top["name_zh" if lang() == "zh" else "name"], "score": top["score"],
+                     "edited": len(r.state.overrides), "view": tr(f"explorer.view.{r.state.view}"),
+                     "updated": r.updated_at, "notes": r.notes})
+st.dataframe(pd.DataFrame(overview), hide_index=True, width="stretch", column_config={
+    "name": tr("explorer.sc.col.name"), "top": tr("explorer.sc.col.top"),
+    "score": st.column_config.NumberColumn(tr("explorer.col.score"), format="%.1f"),
+    "edited": tr("explorer.sc.col.edited"), "view": tr("explorer.view"),
+    "updated": st.column_config.DatetimeColumn(tr("explorer.sc.col.updated"), format="YYYY-MM-DD HH:mm"),
+    "notes": tr("explorer.save.notes")})
+
+pick = st.selectbox(tr("explorer.sc.pick"), list(by_id), format_func=lambda i: by_id[i].name, key="sc_pick")
+rec = by_id[pick]
+_message()
+manage, assumptions, compare = st.tabs([tr("explorer.sc.tab.manage"), tr("explorer.sc.tab.assumptions"),
+                                        tr("explorer.sc.tab.compare")])
+
+with manage:
+    c1, c2 = st.columns(2)
+    if c1.button(tr("explorer.sc.open"), icon=":material/open_in_new:", type="primary", key="sc_open",
+                 on_click=apply_state, args=(rec.state, rec.id)):
+        st.switch_page("pages/explorer.py")
+    ranked = market.apply_filters(scenarios.evaluate(base, rec.state), rec.state.filters_obj())
+    c2.download_button(tr("explorer.export"), market.ranked_table(ranked).to_csv(index=False).encode("utf-8"),
+                       file_name=f"scenario_{rec.id}_ranking.csv", mime="text/csv", icon=":material/download:")
+    with st.form("sc_rename"):
+        new_name = st.text_input(tr("explorer.sc.rename"), value=rec.name, max_chars=scenarios.NAME_MAX)
+        new_notes = st.text_area(tr("explorer.save.notes"), value=rec.notes, height=90)
+        if st.form_submit_button(tr("explorer.sc.save_details"), icon=":material/save:"):
+            try:
+                scenarios.update(rec.id, name=new_name, notes=new_notes)
+            except scenarios.ScenarioError as exc:
+                st.error(err(exc), icon=":material/error:")
+            else:
+                _say("success", tr("explorer.sc.renamed", name=new_name.strip()))
+                st.rerun()
+    sure = st.checkbox(tr("explorer.sc.delete_confirm", name=rec.name), key="sc_delete_sure")
+    st.button(tr("explorer.sc.delete"), icon=":material/delete:", disabled=not sure, key="sc_delete",
+              on_click=_act, args=(scenarios.delete, (rec.id,), {}, "explorer.sc.deleted", rec.name))
+
+with assumptions:
+    st.caption(tr("explorer.sc.assumptions_help"))
+    current = market.apply_overrides(base, rec.state.overrides)
+    current = explorer_data.localise(current, lang())[["use_case_id", "label", *EDIT_COLS]]
+    st.data_editor(current, key="sc_editor", hide_index=True, width="stretch", height=420,
+                   disabled=["use_case_id", "label"], num_rows="fixed",
+                   column_config={"use_case_id": None, "label": tr("explorer.col.use_case"),
+                                  **{c: st.column_config.NumberColumn(tr(f"explorer.field.{c}")) for c in EDIT_COLS}})
+    b1, b2 = st.columns(2)
+    b1.button(tr("explorer.sc.save_assumptions"), icon=":material/save:", key="sc_save_assumptions",
+              on_click=_save_assumptions, args=(rec, current, base))
+    b2.button(tr("explorer.sc.reset_assumptions"), icon=":material/restart_alt:", key="sc_reset",
+              disabled=not rec.state.overrides, on_click=_act,
+              args=(scenarios.update, (rec.id,), {"state": replace(rec.state, overrides={})},
+                    "explorer.sc.assumptions_reset", rec.name))
+
+with compare:
+    if len(records) < 2:
+        st.info(tr("explorer.sc.compare_need_two"), icon=":material/compare_arrows:")
+    else:
+        ids = list(by_id)
+        a_col, b_col = st.columns(2)
+        a = a_col.selectbox("A", ids, index=0, format_func=lambda i: by_id[i].name, key="sc_a")
+        b = b_col.selectbox("B", ids, index=1, format_func=lambda i: by_id[i].name, key="sc_b")
+        if a == b:
+            st.warning(tr("explorer.sc.compare_same"), icon=":material/warning:")
+        else:
+            cmp = scenarios.compare(base, by_id[a].state, by_id[b].state)
+            label = "name_zh" if lang() == "zh" else "name"
+            st.plotly_chart(charts.compare_chart(cmp, lang(), by_id[a].name, by_id[b].name), width="stretch")
+            st.dataframe(cmp[[label, "score_a", "score_b", "delta", "rank_a", "rank_b", "rank_change"]],
+                         hide_index=True, width="stretch", column_config={
+                             label: tr("explorer.col.use_case"),
+                             "score_a": st.column_config.NumberColumn(tr("explorer.sc.score_of", name="A"), format="%.1f"),
+                             "score_b": st.column_config.NumberColumn(tr("explorer.sc.score_of", name="B"), format="%.1f"),
+                             "delta": st.column_config.NumberColumn(tr("explorer.chart.delta"), format="%+.1f"),
+                             "rank_a": tr("explorer.sc.rank_of", name="A"), "rank_b": tr("explorer.sc.rank_of", name="B"),
+                             "rank_change": st.column_config.NumberColumn(tr("explorer.sc.rank_change"), format="%+d")})

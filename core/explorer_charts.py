@@ -1,0 +1,113 @@
+"""Plotly figures for the explorer. Inputs are scored, localised frames (core.market.score +
+core.explorer_data.localise); labels come from core.i18n so the charts follow the UI language."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.i18n import t
+from core.market import CRITERIA
+
+RISK_SCALE = [[0.0, "#2e9e5b"], [0.5, "#f2c14e"], [1.0, "#d64545"]]  # low .. high risk
+SCORE_SCALE = "Tealgrn"
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), font=dict(size=13), hoverlabel=dict(align="left"))
+
+
+def _money(x: float) -> str:
+    return f"{x:,.2f}" if x < 10 else f"{x:,.1f}"
+
+
+def bubble_matrix(df: pd.DataFrame, lang: str, label_top: int = 8) -> go.Figure:
+    """Value (y) vs feasibility (x); bubble area ~ market size; colour = mean risk (1-5)."""
+    size = np.sqrt(df["market_usd_b"].clip(lower=0.05).to_numpy())
+    text = [row.label if row.rank <= label_top else "" for row in df.itertuples()]
+    basis = [t(f"explorer.basis.{b}", lang) for b in df["market_basis"]]
+    fig = go.Figure(go.Scatter(
+        x=df["feasibility_index"], y=df["value_index"], mode="markers+text", text=text,
+        textposition="top center", textfont=dict(size=11),
+        marker=dict(size=size, sizemode="area", sizeref=2.0 * max(size.max(), 1e-9) / 55**2, sizemin=5,
+                    color=df["risk_mean"], cmin=1, cmax=5, colorscale=RISK_SCALE, line=dict(width=1, color="#333"),
+                    colorbar=dict(title=t("explorer.chart.risk", lang), thickness=12)),
+        customdata=np.stack([df["label"], df["domain_label"], df["score"], df["market_usd_b"], basis,
+                             df["growth_pct"], df["rank"]], axis=1),
+        hovertemplate=("<b>%{customdata[0]}</b> · %{customdata[1]}<br>"
+                       + t("explorer.chart.hover_score", lang) + ": %{customdata[2]:.1f} (#%{customdata[6]})<br>"
+                       + t("explorer.chart.hover_market", lang) + ": USD %{customdata[3]:.2f}B (%{customdata[4]})<br>"
+                       + t("explorer.chart.hover_growth", lang) + ": %{customdata[5]:.1f}%<extra></extra>"),
+    ))
+    for x, y, key in ((75, 97, "build"), (25, 97, "bet"), (75, 3, "quick"), (25, 3, "avoid")):
+        fig.add_annotation(x=x, y=y, text=t(f"explorer.quadrant.{key}", lang), showarrow=False,
+                           font=dict(size=12, color="#888"))
+    fig.add_hline(y=50, line=dict(color="#bbb", dash="dot"))
+    fig.add_vline(x=50, line=dict(color="#bbb", dash="dot"))
+    fig.update_layout(**_LAYOUT, height=560,
+                      xaxis=dict(title=t("explorer.chart.feasibility", lang), range=[0, 100]),
+                      yaxis=dict(title=t("explorer.chart.value", lang), range=[0, 100]))
+    return fig
+
+
+def treemap(df: pd.DataFrame, lang: str) -> go.Figure:
+    """Market size (USD B, as used for scoring) by domain and use case; colour = opportunity score."""
+    domains = df.groupby("domain_label", as_index=False)["market_usd_b"].sum()
+    ids = list("d:" + domains["domain_label"]) + list("u:" + df["use_case_id"])
+    labels = list(domains["domain_label"]) + list(df["label"])
+    parents = [""] * len(domains) + list("d:" + df["domain_label"])
+    values = list(domains["market_usd_b"]) + list(df["market_usd_b"])
+    dom_score = df.groupby("domain_label")["score"].mean().reindex(domains["domain_label"]).to_list()
+    colors = dom_score + list(df["score"])
+    basis = [""] * len(domains) + [t(f"explorer.basis.{b}", lang) for b in df["market_basis"]]
+    fig = go.Figure(go.Treemap(
+        ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
+        marker=dict(colors=colors, colorscale=SCORE_SCALE, colorbar=dict(title=t("explorer.chart.score", lang), thickness=12)),
+        customdata=np.stack([[_money(v) for v in values], basis], axis=1),
+        texttemplate="%{label}<br>USD %{customdata[0]}B",
+        hovertemplate="<b>%{label}</b><br>USD %{customdata[0]}B %{customdata[1]}<extra></extra>",
+    ))
+    fig.update_layout(**_LAYOUT, height=560)
+    return fig
+
+
+def radar(df: pd.DataFrame, lang: str) -> go.Figure:
+    """Each criterion's goodness (0-100, outward = better for a founder) for 2-4 use cases."""
+    theta = [t(f"explorer.crit.{c.key}", lang) for c in CRITERIA]
+    fig = go.Figure()
+    for row in df.itertuples():
+        r = [getattr(row, f"g_{c.key}") * 100 for c in CRITERIA]
+        fig.add_trace(go.Scatterpolar(r=r + r[:1], theta=theta + theta[:1], fill="toself", opacity=0.55,
+                                      name=f"{row.label} ({row.score:.0f})"))
+    fig.update_layout(**_LAYOUT, height=540, polar=dict(radialaxis=dict(range=[0, 100], showticklabels=False)),
+                      legend=dict(orientation="h", y=-0.08))
+    return fig
+
+
+def sensitivity_chart(long: pd.DataFrame, labels: dict[str, str], current: float, lang: str,
+                      criterion_label: str) -> go.Figure:
+    """Rank (1 = top) of each use case as one criterion's weight moves; the current weight is marked."""
+    fig = go.Figure()
+    for uid, part in long.groupby("use_case_id", sort=False):
+        fig.add_trace(go.Scatter(x=part["weight"], y=part["rank"], mode="lines+markers", name=labels.get(uid, uid),
+                                 hovertemplate="%{fullData.name}<br>" + t("explorer.chart.weight", lang)
+                                 + " %{x}: #%{y}<extra></extra>"))
+    fig.add_vline(x=current, line=dict(color="#555", dash="dash"),
+                  annotation_text=t("explorer.chart.current", lang), annotation_position="top")
+    fig.update_layout(**_LAYOUT, height=520,
+                      xaxis=dict(title=t("explorer.chart.weight_of", lang, criterion=criterion_label), dtick=1),
+                      yaxis=dict(title=t("explorer.chart.rank", lang), autorange="reversed", dtick=1))
+    return fig
+
+
+def compare_chart(cmp: pd.DataFrame, lang: str, name_a: str, name_b: str, top: int = 15) -> go.Figure:
+    """Score delta (B - A) for the use cases that move most."""
+    part = cmp.head(top).iloc[::-1]
+    label_col = "name_zh" if lang == "zh" else "name"
+    fig = go.Figure(go.Bar(x=part["delta"], y=part[label_col], orientation="h",
+                           marker_color=np.where(part["delta"] >= 0, "#2e9e5b", "#d64545"),
+                           hovertemplate="%{y}: %{x:+.1f}<extra></extra>"))
+    fig.update_layout(**_LAYOUT, height=max(300, 28 * len(part) + 80),
+                      # scenario names are user text: escape them, Plotly renders a subset of HTML in titles
+                      title=t("explorer.chart.delta_title", lang, a=html.escape(name_a), b=html.escape(name_b)),
+                      xaxis=dict(title=t("explorer.chart.delta", lang), zeroline=True))
+    return fig

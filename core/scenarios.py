@@ -1,0 +1,270 @@
+"""Saved explorer scenarios on the store's `Scenario` table: validation, CRUD and comparison.
+
+A scenario's payload is the explorer state as JSON:
+    {"weights": {criterion: 0..10}, "filters": {...}, "selected": [use_case_id, ...],
+     "overrides": {use_case_id: {column: number}}, "view": "matrix"}
+Overrides are the user's edited assumptions; the shipped catalogue is never changed.
+Every error is a ScenarioError whose `code` names the message (i18n key explorer.err.<code>);
+a failed action changes nothing.
+"""
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import func, select
+
+from core import market, store
+from core.store import Scenario, utcnow
+
+NAME_MAX = 120
+NOTES_MAX = 4000
+VIEWS = ("matrix", "treemap", "radar", "sensitivity")
+MAX_SELECTED = 4
+
+
+class ScenarioError(ValueError):
+    def __init__(self, code: str, **params: object):
+        super().__init__(f"{code}: {params}" if params else code)
+        self.code, self.params = code, params
+
+
+@dataclass
+class ScenarioState:
+    weights: dict[str, float] = field(default_factory=lambda: dict(market.DEFAULT_WEIGHTS))
+    filters: dict = field(default_factory=dict)  # keys of market.Filters
+    selected: list[str] = field(default_factory=list)
+    overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+    view: str = "matrix"
+
+    def to_payload(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict | None) -> "ScenarioState":
+        payload = payload or {}
+        return cls(
+            weights=validate_weights(payload.get("weights") or market.DEFAULT_WEIGHTS),
+            filters=filters_to_dict(filters_from_dict(payload.get("filters") or {})),
+            selected=[str(s) for s in payload.get("selected") or []][:MAX_SELECTED],
+            overrides=payload.get("overrides") or {},
+            view=payload.get("view") if payload.get("view") in VIEWS else "matrix",
+        )
+
+    def filters_obj(self) -> market.Filters:
+        return filters_from_dict(self.filters)
+
+
+@dataclass(frozen=True)
+class ScenarioRecord:
+    id: int
+    name: str
+    notes: str
+    state: ScenarioState
+    created_at: datetime
+    updated_at: datetime
+
+
+# ---------------------------------------------------------------- validation
+def validate_name(name: object) -> str:
+    text = unicodedata.normalize("NFC", str(name or "")).strip()
+    if not text:
+        raise ScenarioError("name_empty")
+    if len(text) > NAME_MAX:
+        raise ScenarioError("name_too_long", max=NAME_MAX)
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise ScenarioError("name_invalid")
+    return text
+
+
+def validate_notes(notes: object) -> str:
+    text = str(notes or "")
+    if len(text) > NOTES_MAX:
+        raise ScenarioError("notes_too_long", max=NOTES_MAX)
+    return text
+
+
+def validate_weights(weights: dict) -> dict[str, float]:
+    """Weights as saved (0..MAX_WEIGHT each, not all zero); raises ScenarioError."""
+    try:
+        market.normalise_weights(weights)
+    except market.WeightsError as exc:
+        raise ScenarioError(exc.code, **exc.params) from None
+    clean = {k: float(weights.get(k, 0)) for k in market.CRITERION}
+    too_big = [k for k, v in clean.items() if v > market.MAX_WEIGHT]
+    if too_big:
+        raise ScenarioError("weights_too_big", key=too_big[0], max=market.MAX_WEIGHT)
+    return clean
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip().replace(",", "")
+        if not value:
+            return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def validate_overrides(overrides: dict, known_ids: set[str] | None = None) -> dict[str, dict[str, float]]:
+    """Edited assumptions, checked cell by cell: known use case, editable column, finite number in range."""
+    clean: dict[str, dict[str, float]] = {}
+    for uid, fields in (overrides or {}).items():
+        if known_ids is not None and uid not in known_ids:
+            raise ScenarioError("override_unknown_use_case", use_case=uid)
+        for col, raw in (fields or {}).items():
+            if col not in market.EDITABLE:
+                raise ScenarioError("override_unknown_field", use_case=uid, field=col)
+            value = _number(raw)
+            if value is None:
+                raise ScenarioError("override_not_number", use_case=uid, field=col, value=str(raw))
+            low, high = market.EDITABLE[col]
+            if value < 0:
+                raise ScenarioError("override_negative", use_case=uid, field=col, value=value)
+            if value < low or (high is not None and value > high):
+                raise ScenarioError("override_out_of_range", use_case=uid, field=col, value=value,
+                                    low=low, high="∞" if high is None else high)
+            clean.setdefault(uid, {})[col] = value
+    return clean
+
+
+def overrides_from_edit(shipped: pd.DataFrame, edited: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Compare an edited assumptions table with the shipped one; validated overrides for changed cells only."""
+    base = shipped.set_index("use_case_id")
+    raw: dict[str, dict[str, object]] = {}
+    for _, row in edited.iterrows():
+        uid = row["use_case_id"]
+        for col in market.EDITABLE:
+            if col not in edited.columns or uid not in base.index:
+                continue
+            new, old = row[col], base.at[uid, col]
+            if _number(new) is not None and _number(old) is not None and math.isclose(_number(new), _number(old)):
+                continue
+            raw.setdefault(uid, {})[col] = new
+    return validate_overrides(raw, set(base.index))
+
+
+def filters_from_dict(d: dict) -> market.Filters:
+    def strs(key: str) -> tuple[str, ...]:
+        return tuple(str(v) for v in (d.get(key) or ()))
+
+    def opt(key: str) -> float | None:
+        return _number(d.get(key))
+
+    return market.Filters(domains=strs("domains"), tasks=strs("tasks"), risk_levels=strs("risk_levels"),
+                          size_min_b=opt("size_min_b"), size_max_b=opt("size_max_b"), text=str(d.get("text") or ""))
+
+
+def filters_to_dict(f: market.Filters) -> dict:
+    return {"domains": list(f.domains), "tasks": list(f.tasks), "risk_levels": list(f.risk_levels),
+            "size_min_b": f.size_min_b, "size_max_b": f.size_max_b, "text": f.text}
+
+
+# ---------------------------------------------------------------- CRUD
+def _record(row: Scenario) -> ScenarioRecord:
+    return ScenarioRecord(id=row.id, name=row.name, notes=row.notes,
+                          state=ScenarioState.from_payload(store.loads(row.payload, {})),
+                          created_at=row.created_at, updated_at=row.updated_at)
+
+
+def _name_taken(s, name: str, except_id: int | None = None) -> bool:
+    query = select(Scenario.id).where(func.lower(Scenario.name) == name.lower())
+    if except_id is not None:
+        query = query.where(Scenario.id != except_id)
+    return s.exec(query).first() is not None
+
+
+def create(name: str, state: ScenarioState, notes: str = "") -> ScenarioRecord:
+    name, notes = validate_name(name), validate_notes(notes)
+    state = ScenarioState.from_payload(state.to_payload())
+    state.overrides = validate_overrides(state.overrides)
+    try:
+        with store.session() as s:
+            if _name_taken(s, name):
+                raise ScenarioError("name_taken", name=name)
+            row = Scenario(name=name, payload=store.dumps(state.to_payload()), notes=notes)
+            s.add(row)
+            s.flush()
+            return _record(row)
+    except IntegrityError:  # a concurrent save won the race for the unique name
+        raise ScenarioError("name_taken", name=name) from None
+
+
+def list_all() -> list[ScenarioRecord]:
+    with store.session() as s:
+        rows = s.exec(select(Scenario).order_by(Scenario.updated_at.desc(), Scenario.id.desc())).all()
+        return [_record(r) for r in rows]
+
+
+def get(scenario_id: int) -> ScenarioRecord:
+    with store.session() as s:
+        row = s.get(Scenario, scenario_id)
+        if row is None:
+            raise ScenarioError("not_found", id=scenario_id)
+        return _record(row)
+
+
+def update(scenario_id: int, *, name: str | None = None, notes: str | None = None,
+           state: ScenarioState | None = None) -> ScenarioRecord:
+    """Rename, change notes and/or replace the state of a scenario; all checks pass or nothing changes."""
+    new_name = validate_name(name) if name is not None else None
+    new_notes = validate_notes(notes) if notes is not None else None
+    if state is not None:
+        state = ScenarioState.from_payload(state.to_payload())
+        state.overrides = validate_overrides(state.overrides)
+    try:
+        with store.session() as s:
+            row = s.get(Scenario, scenario_id)
+            if row is None:
+                raise ScenarioError("not_found", id=scenario_id)
+            if new_name is not None:
+                if _name_taken(s, new_name, except_id=scenario_id):
+                    raise ScenarioError("name_taken", name=new_name)
+                row.name = new_name
+            if new_notes is not None:
+                row.notes = new_notes
+            if state is not None:
+                row.payload = store.dumps(state.to_payload())
+            row.updated_at = utcnow()
+            s.add(row)
+            s.flush()
+            return _record(row)
+    except IntegrityError:
+        raise ScenarioError("name_taken", name=new_name) from None
+
+
+def rename(scenario_id: int, name: str) -> ScenarioRecord:
+    return update(scenario_id, name=name)
+
+
+def delete(scenario_id: int) -> None:
+    with store.session() as s:
+        row = s.get(Scenario, scenario_id)
+        if row is None:
+            raise ScenarioError("not_found", id=scenario_id)
+        s.delete(row)
+
+
+# ---------------------------------------------------------------- analysis
+def evaluate(catalogue: pd.DataFrame, state: ScenarioState) -> pd.DataFrame:
+    """The scenario's ranked use cases (its weights and edited assumptions; filters not applied)."""
+    return market.evaluate(catalogue, state.weights, state.overrides)
+
+
+def compare(catalogue: pd.DataFrame, a: ScenarioState, b: ScenarioState) -> pd.DataFrame:
+    """Side by side: score and rank under A and under B, delta = B - A, largest moves first."""
+    sa = evaluate(catalogue, a)[["use_case_id", "name", "name_zh", "domain", "domain_zh", "score", "rank"]]
+    sb = evaluate(catalogue, b)[["use_case_id", "score", "rank"]]
+    out = sa.merge(sb, on="use_case_id", suffixes=("_a", "_b"))
+    out["delta"] = out["score_b"] - out["score_a"]
+    out["rank_change"] = out["rank_a"] - out["rank_b"]  # positive = moved up under B
+    return out.reindex(out["delta"].abs().sort_values(ascending=False).index).reset_index(drop=True)

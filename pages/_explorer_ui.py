@@ -1,0 +1,136 @@
+"""Widgets shared by the Explorer and Scenarios pages (UI wiring only; logic is in core.market/scenarios).
+
+Every explorer widget is bound to the URL (bind="query-params"), so a copied link reproduces the
+view. Bound widgets can only be changed through st.session_state before they render, which is what
+apply_state() does when a scenario is opened."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import explorer_data, market, scenarios
+from pages._shared import lang, tr
+
+SIZE_STEPS = (0.001, 0.01, 0.1, 0.5, 1.0, 3.0, 10.0)  # billions of parameters
+
+
+def size_label(b: float) -> str:
+    return f"{b * 1000:g}M" if b < 1 else f"{b:g}B"
+
+
+def money(x: float) -> str:
+    return f"{x:,.2f}" if x < 10 else f"{x:,.1f}"
+
+
+def err(exc: Exception) -> str:
+    """The translated message for a ScenarioError / WeightsError."""
+    params = {k: v for k, v in getattr(exc, "params", {}).items()}
+    if "field" in params:
+        params["field"] = tr(f"explorer.field.{params['field']}")
+    return tr(f"explorer.err.{getattr(exc, 'code', 'unknown')}", **params)
+
+
+def render_weights() -> dict[str, float]:
+    """Sidebar sliders, one per criterion; all-zero weights show an error and keep the last valid ones."""
+    weights: dict[str, float] = {}
+    with st.sidebar:
+        st.subheader(tr("explorer.weights"), help=tr("explorer.weights.help"))
+        for group in market.GROUPS:
+            st.caption(tr(f"explorer.group.{group}"))
+            for c in (c for c in market.CRITERIA if c.group == group):
+                weights[c.key] = st.slider(tr(f"explorer.crit.{c.key}"), 0, market.MAX_WEIGHT,
+                                           market.DEFAULT_WEIGHTS[c.key], key=f"w_{c.key}", bind="query-params",
+                                           help=tr(f"explorer.crit.{c.key}.help"))
+        try:
+            market.normalise_weights(weights)
+        except market.WeightsError as exc:
+            st.error(err(exc), icon=":material/error:")
+            return dict(st.session_state.get("_ex_last_weights", market.DEFAULT_WEIGHTS))
+    st.session_state["_ex_last_weights"] = weights
+    return weights
+
+
+def render_filters(base) -> dict:
+    domains = base.drop_duplicates("domain_id").sort_values("domain")
+    dom_label = dict(zip(domains["domain_id"], domains["domain_zh" if lang() == "zh" else "domain"]))
+    cols = st.columns([2.2, 1.8, 1.4, 2.0, 2.0])
+    raw = {
+        "domains": cols[0].multiselect(tr("explorer.f.domain"), list(dom_label), key="ex_domain",
+                                       bind="query-params", format_func=dom_label.get,
+                                       placeholder=tr("explorer.f.all")),
+        "tasks": cols[1].multiselect(tr("explorer.f.task"), sorted(base["task"].unique()), key="ex_task",
+                                     bind="query-params", format_func=lambda t: tr(f"explorer.task.{t}"),
+                                     placeholder=tr("explorer.f.all")),
+        "risk_levels": cols[2].multiselect(tr("explorer.f.risk"), list(market.RISK_LEVELS), key="ex_risk",
+                                           bind="query-params", format_func=lambda r: tr(f"explorer.risk.{r}"),
+                                           placeholder=tr("explorer.f.all"), help=tr("explorer.f.risk.help")),
+        "size": cols[3].select_slider(tr("explorer.f.size"), options=list(SIZE_STEPS),
+                                      value=(SIZE_STEPS[0], SIZE_STEPS[-1]), key="ex_size", bind="query-params",
+                                      format_func=size_label, help=tr("explorer.f.size.help")),
+        "text": cols[4].text_input(tr("explorer.f.search"), key="ex_q", bind="query-params", max_chars=80,
+                                   placeholder=tr("explorer.f.search.placeholder")),
+    }
+    return raw
+
+
+def filters_from_widgets(raw: dict) -> market.Filters:
+    low, high = raw["size"]
+    return market.Filters(
+        domains=tuple(raw["domains"]), tasks=tuple(raw["tasks"]), risk_levels=tuple(raw["risk_levels"]),
+        size_min_b=None if low <= SIZE_STEPS[0] else low, size_max_b=None if high >= SIZE_STEPS[-1] else high,
+        text=raw["text"] or "")
+
+
+def _snap(value: float | None, default: float) -> float:
+    if value is None:
+        return default
+    return min(SIZE_STEPS, key=lambda s: abs(s - value))
+
+
+def clear_filters() -> None:
+    for key in ("ex_domain", "ex_task", "ex_risk"):
+        st.session_state[key] = []
+    st.session_state["ex_size"] = (SIZE_STEPS[0], SIZE_STEPS[-1])
+    st.session_state["ex_q"] = ""
+
+
+def apply_state(state: scenarios.ScenarioState, scenario_id: int = 0) -> None:
+    """Put a scenario's weights, filters, view and selection into the explorer's (URL-bound) widgets."""
+    for key in market.CRITERION:
+        st.session_state[f"w_{key}"] = int(round(state.weights.get(key, 0)))
+    f = state.filters_obj()
+    known = explorer_data.catalogue()
+    st.session_state["ex_domain"] = [d for d in f.domains if d in set(known["domain_id"])]
+    st.session_state["ex_task"] = [t for t in f.tasks if t in set(known["task"])]
+    st.session_state["ex_risk"] = [r for r in f.risk_levels if r in market.RISK_LEVELS]
+    st.session_state["ex_size"] = (_snap(f.size_min_b, SIZE_STEPS[0]), _snap(f.size_max_b, SIZE_STEPS[-1]))
+    st.session_state["ex_q"] = f.text
+    st.session_state["ex_view"] = state.view
+    st.session_state["ex_sel"] = [u for u in state.selected if u in set(known["use_case_id"])]
+    st.session_state["ex_scenario"] = scenario_id
+
+
+def render_details(shown, labels: dict[str, str]) -> None:
+    """One use case: description, model assumption, market basis and every source figure."""
+    uid = st.selectbox(tr("explorer.details.pick"), list(shown["use_case_id"]), format_func=labels.get, key="ex_uc")
+    row = shown.set_index("use_case_id").loc[uid]
+    zh = lang() == "zh"
+    st.markdown(f"**{row['label']}** · {row['domain_label']} · {tr('explorer.task.' + row['task'])}")
+    st.write(row["description_zh"] if zh and row.get("description_zh") else row["description"])
+    c1, c2, c3 = st.columns(3)
+    c1.metric(tr("explorer.col.market"), f"USD {money(row['market_usd_b'])}B", tr(f"explorer.basis.{row['market_basis']}"),
+              delta_color="off")
+    c2.metric(tr("explorer.col.growth"), f"{row['growth_pct']:.1f}%", tr(f"explorer.basis.{row['growth_basis']}"),
+              delta_color="off")
+    c3.metric(tr("explorer.col.size"), size_label(row["model_params_b"]),
+              tr("explorer.details.tokens", tokens=f"{row['training_tokens_b']:g}"), delta_color="off")
+    st.caption(tr("explorer.details.model_note") + " " + str(row["model_note"]))
+    if str(row.get("market_note") or "").strip():
+        st.caption(tr("explorer.details.market_note") + " " + str(row["market_note"]))
+    st.caption(tr("explorer.details.scores_note") + " " + str(row["scores_note"]))
+    figs = explorer_data.figures_for(row["market_segment"])
+    st.markdown(f"**{tr('explorer.details.sources', segment=row['market_segment'])}**")
+    figs = figs.assign(role=figs["role"].map(lambda r: tr(f"explorer.role.{r}")))
+    st.dataframe(figs[["metric", "value", "unit", "region", "figure_year", "publisher", "published_year", "confidence",
+                       "role", "url", "note"]], hide_index=True, width="stretch",
+                 column_config={"url": st.column_config.LinkColumn(tr("explorer.details.link"), display_text="↗"),
+                                "role": tr("explorer.details.role"), "note": st.column_config.TextColumn(width="large")})
