@@ -1,0 +1,235 @@
+"""The training studio's logic, kept out of the page: the form's settings as a validated
+TrainConfig, the estimate shown before a run starts, task files, and the loss-curve figures."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.config import get_settings
+from core.lm.train import TrainConfig
+
+TASK_SUFFIX = {"sentiment": ".csv", "qa": ".jsonl", "translation": ".tsv", "generation": ".txt"}
+# Effective training FLOP/s (6·N·D counting) on this 2-core CPU when no run of ours has been
+# measured yet: bench/train_nanogpt.py (4L/128d: ~19k tok/s x 6 x 0.81M params ~ 9e10) and the
+# LoRA fine-tune of SmolLM2-135M (~140 tok/s x 6 x 135M ~ 1.1e11), rounded down.
+DEFAULT_FLOPS_PER_SECOND = 8e10
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    parameters: int
+    trainable_parameters: int
+    tokens: int
+    memory_gib: float
+    flops: float
+    seconds: float
+    flops_per_second: float
+    rate_basis: str  # "measured" (from this machine's past runs) or "default"
+
+
+def architecture_for(config: TrainConfig, vocab_size: int):
+    """The estimator's Architecture for a run (from scratch: the GPT the form describes; fine-tune:
+    the base's config.json)."""
+    from core.estimate import Architecture
+
+    if config.kind == "scratch":
+        return Architecture(name="studio GPT", layers=config.n_layer, hidden=config.n_embd, heads=config.n_head,
+                            kv_heads=config.n_head, ffn_hidden=4 * config.n_embd, vocab=vocab_size,
+                            context=config.block_size, gated_mlp=False, tied_embeddings=True)
+    from core.lm.loader import resolve
+
+    cfg = json.loads((resolve(config.base).path / "config.json").read_text())
+    heads = int(cfg.get("num_attention_heads") or cfg.get("n_head"))
+    hidden = int(cfg.get("hidden_size") or cfg.get("n_embd"))
+    return Architecture(name=str(config.base), layers=int(cfg.get("num_hidden_layers") or cfg.get("n_layer")),
+                        hidden=hidden, heads=heads, kv_heads=int(cfg.get("num_key_value_heads") or heads),
+                        ffn_hidden=int(cfg.get("intermediate_size") or 4 * hidden),
+                        vocab=int(cfg["vocab_size"]), context=config.block_size,
+                        gated_mlp="intermediate_size" in cfg, tied_embeddings=bool(cfg.get("tie_word_embeddings", True)))
+
+
+def vocab_estimate(config: TrainConfig) -> int:
+    if config.tokenizer == "bpe":
+        return config.vocab_size
+    from core.lm import corpora
+
+    try:
+        path = corpora.resolve(config.corpus or "")
+    except corpora.CorpusError:
+        return 256
+    with open(path, encoding="utf-8") as f:
+        return len(set(f.read(2_000_000))) + 2
+
+
+def measured_flops_per_second(limit: int = 5) -> float | None:
+    """Median effective FLOP/s (6·N·tokens/s) of the last finished runs recorded in the store."""
+    from core import jobs
+
+    rates = []
+    for run in jobs.list_runs(limit=20):
+        if run.status != "finished":
+            continue
+        params = (run.out_dir / "model" / "training.json")
+        if not params.is_file():
+            continue
+        result = json.loads(params.read_text()).get("result", {})
+        n, tps = result.get("parameters"), result.get("tokens_per_second")
+        if n and tps:
+            rates.append(6 * n * tps / max(1, result.get("world_size", 1)))
+        if len(rates) >= limit:
+            break
+    return statistics.median(rates) if rates else None
+
+
+def estimate_run(config: TrainConfig, nproc: int = 1) -> RunEstimate:
+    """Memory (core.estimate, Korthikanti/ZeRO accounting adjusted to fp32 on CPU) and time
+    (6·N·D over this machine's measured FLOP/s) before a run starts."""
+    from core.estimate import params_from_architecture, training_flops
+    from core.estimate.memory import training_memory
+
+    arch = architecture_for(config, vocab_estimate(config))
+    params = int(params_from_architecture(arch))
+    method = "lora" if (config.kind == "finetune" and config.lora) else "full"
+    mem = training_memory(float(params), method, arch=arch, seq_len=config.block_size, micro_batch=config.batch_size,
+                          lora_rank=config.lora_r)
+    # The estimator assumes 16-bit weights, gradients and activations with fp32 Adam states
+    # (16 bytes/param); here everything is fp32: weights, gradients, activations x2, and Adam keeps
+    # two fp32 moments instead of master+two (x2/3).
+    memory_gib = 2 * mem.weights_gib + 2 * mem.gradients_gib + mem.optimizer_gib * 2 / 3 + 2 * mem.activations_gib
+    tokens = config.max_iters * config.batch_size * config.block_size * config.grad_accum * nproc
+    flops = training_flops(float(params), float(tokens))
+    measured = measured_flops_per_second()
+    rate = measured or DEFAULT_FLOPS_PER_SECOND
+    # Processes on one CPU share its cores: more processes do not make the machine faster.
+    return RunEstimate(parameters=params, trainable_parameters=int(mem.trainable_params), tokens=tokens,
+                       memory_gib=memory_gib, flops=flops, seconds=flops / rate, flops_per_second=rate,
+                       rate_basis="measured" if measured else "default")
+
+
+# ------------------------------------------------------------------ task data
+def bundled_task_files(task: str) -> list[Path]:
+    root = get_settings().data_dir / "tasks" / task
+    suffix = TASK_SUFFIX.get(task, "")
+    return sorted(p for p in root.glob(f"*{suffix}")) if root.is_dir() else []
+
+
+def default_val_file(data: Path) -> Path | None:
+    """validation.<ext> next to a bundled train.<ext>."""
+    candidate = data.with_name("validation" + data.suffix)
+    return candidate if data.stem == "train" and candidate.is_file() else None
+
+
+def save_task_upload(task: str, filename: str, raw: bytes) -> tuple[Path, list[dict]]:
+    """Check an uploaded task file with the task parser; store it only when it parses."""
+    from core.lm import tasks
+
+    limit = get_settings().max_upload_bytes
+    if len(raw) > limit:
+        raise tasks.TaskDataError(f"the file is {len(raw) / 2**20:.1f} MB; the limit is {limit // 2**20} MB")
+    suffix = Path(filename).suffix.lower()
+    if suffix != TASK_SUFFIX[task]:
+        raise tasks.TaskDataError(f"a {task} file must be {TASK_SUFFIX[task]}, got {suffix or 'no extension'}")
+    examples = tasks.load_task_examples(task, raw)
+    stem = re.sub(r"[^a-z0-9_-]+", "_", Path(filename).stem.lower()).strip("_")[:60] or "upload"
+    target = get_settings().state_dir / "task_uploads" / task / f"{stem}{suffix}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(raw)
+    return target, examples
+
+
+def preview_task_file(task: str, path: Path, n: int = 5) -> pd.DataFrame:
+    from core.lm import tasks
+
+    return pd.DataFrame(tasks.load_task_examples(task, path)[:n])
+
+
+# ------------------------------------------------------------------ figures and tables
+def curves_frame(points: list[dict]) -> pd.DataFrame:
+    """Long frame (step, loss, curve) of a run's train and validation losses."""
+    rows = [{"step": p["step"], "loss": p["train_loss"], "curve": "train"} for p in points if p["train_loss"] is not None]
+    rows += [{"step": p["step"], "loss": p["val_loss"], "curve": "validation"} for p in points if p["val_loss"] is not None]
+    return pd.DataFrame(rows, columns=["step", "loss", "curve"])
+
+
+def loss_figure(runs: dict[str, list[dict]], labels: dict[str, str] | None = None) -> go.Figure:
+    """Train (lines) and validation (markers) loss against step, one colour per run."""
+    labels = labels or {"train": "train", "validation": "validation", "step": "step", "loss": "loss"}
+    fig = go.Figure()
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+    for i, (name, points) in enumerate(runs.items()):
+        frame = curves_frame(points)
+        colour = palette[i % len(palette)]
+        suffix = f" · {name}" if len(runs) > 1 else ""
+        train = frame[frame.curve == "train"]
+        val = frame[frame.curve == "validation"]
+        fig.add_trace(go.Scatter(x=train.step, y=train.loss, mode="lines", name=labels["train"] + suffix,
+                                 line={"color": colour, "width": 1.5}, opacity=0.8))
+        fig.add_trace(go.Scatter(x=val.step, y=val.loss, mode="lines+markers", name=labels["validation"] + suffix,
+                                 line={"color": colour, "dash": "dash", "width": 2.5}, marker={"size": 7}))
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title=labels["step"],
+                      yaxis_title=labels["loss"], legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def live_summary(points: list[dict]) -> dict[str, Any]:
+    """Latest train loss, validation loss, tokens/s and the samples by eval step."""
+    train = [p for p in points if p["train_loss"] is not None]
+    evals = [p for p in points if p["val_loss"] is not None]
+    return {
+        "train_loss": train[-1]["train_loss"] if train else None,
+        "val_loss": evals[-1]["val_loss"] if evals else None,
+        "perplexity": math.exp(min(evals[-1]["val_loss"], 50)) if evals else None,
+        "tokens_per_second": train[-1]["tokens_per_second"] if train else None,
+        "samples": [(p["step"], p["sample"]) for p in reversed(evals) if p["sample"]],
+    }
+
+
+def eta_seconds(run, points: list[dict]) -> float | None:
+    """Remaining steps at the recent step rate (from the train points' wall clock)."""
+    train = [p for p in points if p["train_loss"] is not None and p["wall_seconds"] is not None]
+    if len(train) < 2 or not run.active:
+        return None
+    a, b = train[max(0, len(train) - 10)], train[-1]
+    if b["step"] <= a["step"]:
+        return None
+    per_step = (b["wall_seconds"] - a["wall_seconds"]) / (b["step"] - a["step"])
+    return max(0.0, (run.max_steps - run.step) * per_step)
+
+
+def runs_frame(runs) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "id": r.id, "status": r.status, "kind": r.kind,
+        "data": Path(str(r.config.get("corpus") or r.config.get("data") or "")).name,
+        "model": (f"{r.config.get('n_layer')}L/{r.config.get('n_head')}H/{r.config.get('n_embd')}d"
+                  if r.kind == "scratch" else str(r.config.get("base"))),
+        "step": r.step, "max_steps": r.max_steps, "created": r.created_at.strftime("%Y-%m-%d %H:%M"),
+    } for r in runs], columns=["id", "status", "kind", "data", "model", "step", "max_steps", "created"])
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the repository when inside it (commands stay short and portable)."""
+    from core.config import REPO_ROOT
+
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,125 @@
+"""Studio: the new-run form (from scratch or fine-tune), its estimate and its CLI command."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import jobs, studio
+from core.lm import corpora, registry
+from core.lm.tasks import TASKS, TaskDataError
+from core.lm.train import TrainConfig
+from pages._shared import tr
+
+
+def _corpus_inputs() -> dict:
+    upload = st.file_uploader(tr("studio.corpus.upload"), type=["txt", "md", "csv", "jsonl"], key="studio_corpus_upload",
+                              help=tr("studio.corpus.upload_help"))
+    if upload is not None:
+        try:
+            accepted = corpora.save_upload(upload.name, upload.getvalue())
+            st.session_state["studio_corpus"] = accepted.name
+            st.success(tr("studio.corpus.accepted", name=accepted.name, chars=f"{accepted.chars:,}"))
+        except corpora.CorpusError as exc:
+            st.error(tr("studio.corpus.rejected", reason=str(exc)))
+    options = {c.name: c for c in corpora.list_corpora()}
+    if not options:
+        st.warning(tr("studio.corpus.none"))
+        return {}
+    name = st.selectbox(tr("studio.corpus"), list(options), key="studio_corpus",
+                        format_func=lambda n: f"{n} ({options[n].chars:,} {tr('studio.chars')})"
+                        + ("" if options[n].bundled else f" · {tr('studio.uploaded')}"))
+    with st.expander(tr("studio.preview")):
+        st.text(options[name].preview(700))
+        if options[name].card:
+            st.caption(" · ".join(f"{k}: {v}" for k, v in corpora.card_summary(name).items()))
+    c1, c2 = st.columns(2)
+    tokenizer = c1.radio(tr("studio.tokenizer"), ["char", "bpe"], horizontal=True, key="studio_tokenizer",
+                         format_func=lambda k: tr(f"studio.tokenizer.{k}"))
+    vocab = c2.number_input(tr("studio.vocab"), 256, 32768, 4096, step=256, key="studio_vocab",
+                            disabled=tokenizer != "bpe")
+    c = st.columns(4)
+    return {"corpus": name, "tokenizer": tokenizer, "vocab_size": int(vocab),
+            "n_layer": c[0].number_input(tr("studio.n_layer"), 1, 24, 4, key="studio_n_layer"),
+            "n_head": c[1].number_input(tr("studio.n_head"), 1, 16, 4, key="studio_n_head"),
+            "n_embd": c[2].number_input(tr("studio.n_embd"), 16, 1024, 128, step=16, key="studio_n_embd"),
+            "block_size": c[3].number_input(tr("studio.block_size"), 8, 1024, 64, step=8, key="studio_block")}
+
+
+def _finetune_inputs() -> dict:
+    bases = [m.id for m in registry.list_models()]
+    c1, c2 = st.columns(2)
+    base = c1.selectbox(tr("studio.base"), bases, key="studio_base")
+    task = c2.selectbox(tr("studio.task"), TASKS, index=TASKS.index("sentiment"), key="studio_task",
+                        format_func=lambda t: tr(f"studio.task.{t}"))
+    upload = st.file_uploader(tr("studio.data.upload", suffix=studio.TASK_SUFFIX[task]), key=f"studio_data_upload_{task}",
+                              type=[studio.TASK_SUFFIX[task].lstrip(".")], help=tr(f"studio.data.format.{task}"))
+    files = {str(p): p for p in studio.bundled_task_files(task)}
+    if upload is not None:
+        try:
+            path, examples = studio.save_task_upload(task, upload.name, upload.getvalue())
+            files[str(path)] = path
+            st.success(tr("studio.data.accepted", n=len(examples)))
+        except TaskDataError as exc:
+            st.error(tr("studio.data.rejected", reason=str(exc)))
+    if not files:
+        st.warning(tr("studio.data.none"))
+        return {"base": base, "task": task}
+    default = next((i for i, k in enumerate(files) if k.endswith("train" + studio.TASK_SUFFIX[task])), 0)
+    data = st.selectbox(tr("studio.data"), list(files), index=len(files) - 1 if upload else default,
+                        key=f"studio_data_{task}", format_func=lambda k: files[k].parent.name + "/" + files[k].name)
+    with st.expander(tr("studio.preview")):
+        try:
+            st.dataframe(studio.preview_task_file(task, files[data]), width="stretch", hide_index=True)
+        except TaskDataError as exc:
+            st.error(str(exc))
+    val = studio.default_val_file(files[data])
+    st.caption(tr("studio.data.heldout", name=val.name) if val else tr("studio.data.heldout_split"))
+    c = st.columns(3)
+    return {"base": base, "task": task, "data": studio.display_path(files[data]),
+            "val_data": studio.display_path(val) if val else None,
+            "lora": c[0].toggle(tr("studio.lora"), True, key="studio_lora", help=tr("studio.lora_help")),
+            "lora_r": c[1].number_input(tr("studio.lora_r"), 1, 128, 8, key="studio_lora_r"),
+            "block_size": c[2].number_input(tr("studio.max_len"), 16, 2048, 256, step=16, key="studio_max_len")}
+
+
+def render() -> None:
+    mode = st.radio(tr("studio.mode"), ["scratch", "finetune"], horizontal=True, key="studio_mode",
+                    format_func=lambda m: tr(f"studio.mode.{m}"))
+    values = _corpus_inputs() if mode == "scratch" else _finetune_inputs()
+    st.subheader(tr("studio.hyper"))
+    scratch = mode == "scratch"
+    c = st.columns(5)
+    values.update(
+        batch_size=c[0].number_input(tr("studio.batch_size"), 1, 512, 12 if scratch else 8, key=f"studio_bs_{mode}"),
+        max_iters=c[1].number_input(tr("studio.max_iters"), 1, 1_000_000, 2000 if scratch else 200, step=100, key=f"studio_it_{mode}"),
+        lr=c[2].number_input(tr("studio.lr"), 1e-6, 0.5, 1e-3 if scratch else 2e-4, format="%.0e", key=f"studio_lr_{mode}"),
+        eval_interval=c[3].number_input(tr("studio.eval_interval"), 1, 100_000, 250 if scratch else 50, key=f"studio_ei_{mode}"),
+        eval_iters=c[4].number_input(tr("studio.eval_iters"), 1, 1000, 20 if scratch else 10, key=f"studio_en_{mode}"),
+    )
+    nproc = st.number_input(tr("studio.nproc"), 1, 8, 1, key="studio_nproc", help=tr("studio.nproc_help"))
+    if not values.get("corpus") and not values.get("data"):
+        return
+    config = TrainConfig(out="runs/my-run", **{k: (int(v) if isinstance(v, float) and k != "lr" else v)
+                                             for k, v in values.items()})
+    try:
+        config.validate()
+        estimate = studio.estimate_run(config, int(nproc))
+    except (ValueError, OSError, KeyError) as exc:
+        st.error(tr("studio.invalid", reason=str(exc)))
+        return
+    m = st.columns(4)
+    m[0].metric(tr("studio.est.params"), f"{estimate.parameters / 1e6:,.2f} M",
+                help=tr("studio.est.trainable", n=f"{estimate.trainable_parameters / 1e6:,.2f} M"))
+    m[1].metric(tr("studio.est.memory"), f"{estimate.memory_gib:,.2f} GiB", help=tr("studio.est.memory_help"))
+    m[2].metric(tr("studio.est.tokens"), f"{estimate.tokens / 1e6:,.2f} M")
+    m[3].metric(tr("studio.est.time"), studio.format_seconds(estimate.seconds),
+                help=tr(f"studio.est.rate.{estimate.rate_basis}", gflops=f"{estimate.flops_per_second / 1e9:,.0f}"))
+    st.caption(tr("studio.cli"))
+    st.code(jobs.cli_command(config, int(nproc)), language="bash", wrap_lines=True)
+    if st.button(tr("studio.start"), type="primary", key="studio_start", icon=":material/play_arrow:"):
+        try:
+            run_id = jobs.start_run(config, int(nproc))
+        except ValueError as exc:
+            st.error(tr("studio.invalid", reason=str(exc)))
+            return
+        st.query_params["run"] = run_id
+        st.rerun()

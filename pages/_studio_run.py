@@ -1,0 +1,82 @@
+"""Studio: one run, live (status, progress, curves, samples, stop/resume, register)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import jobs, studio
+from pages._shared import tr
+
+
+def _labels() -> dict[str, str]:
+    return {"train": tr("studio.curve.train"), "validation": tr("studio.curve.val"),
+            "step": tr("studio.curve.step"), "loss": tr("studio.curve.loss")}
+
+
+def _actions(run) -> None:
+    c1, c2, c3 = st.columns([1, 1, 2])
+    if run.active:
+        if c1.button(tr("studio.stop"), key="studio_stop", icon=":material/stop:", disabled=run.status == "stopping"):
+            jobs.request_stop(run.id)
+            st.rerun(scope="fragment")
+        return
+    more = c2.number_input(tr("studio.resume_to"), min_value=run.step + 1, value=max(run.max_steps, run.step + 1),
+                           key=f"studio_more_{run.id}")
+    if c1.button(tr("studio.resume"), key="studio_resume", icon=":material/replay:"):
+        try:
+            jobs.resume_run(run.id, max_iters=int(more) if int(more) != run.max_steps else None)
+            st.rerun(scope="app")
+        except jobs.JobError as exc:
+            st.error(str(exc))
+    if run.status in ("finished", "stopped"):
+        with c3.popover(tr("studio.register"), icon=":material/inventory_2:"):
+            model_id = st.text_input(tr("studio.register.id"), value=run.id, max_chars=120, key=f"studio_mid_{run.id}")
+            if st.button(tr("studio.register.go"), key="studio_register"):
+                try:
+                    info = jobs.register_run_model(run.id, model_id)
+                    st.success(tr("studio.register.done", id=info.id, task=tr(f"studio.task.{info.task}")))
+                except (jobs.JobError, ValueError) as exc:
+                    st.error(str(exc))
+
+
+def _view(run_id: str) -> None:
+    try:
+        run = jobs.get_run(run_id)
+    except jobs.JobError as exc:
+        st.warning(str(exc))
+        return
+    points = jobs.run_metrics(run_id)
+    live = studio.live_summary(points)
+    st.subheader(tr("studio.run.heading", id=run.id))
+    st.progress(run.progress, text=tr("studio.run.progress", step=run.step, max=run.max_steps,
+                                      status=tr(f"studio.status.{run.status}")))
+    if run.error:
+        st.error(run.error)
+    m = st.columns(5)
+    fmt = lambda v, f: f.format(v) if v is not None else "–"  # noqa: E731
+    m[0].metric(tr("studio.m.train"), fmt(live["train_loss"], "{:.3f}"))
+    m[1].metric(tr("studio.m.val"), fmt(live["val_loss"], "{:.3f}"))
+    m[2].metric(tr("studio.m.ppl"), fmt(live["perplexity"], "{:,.1f}"))
+    m[3].metric(tr("studio.m.tps"), fmt(live["tokens_per_second"], "{:,.0f}"))
+    m[4].metric(tr("studio.m.eta"), studio.format_seconds(studio.eta_seconds(run, points)))
+    if points:
+        st.plotly_chart(studio.loss_figure({run.id: points}, _labels()), width="stretch", key=f"studio_fig_{run.id}")
+    else:
+        st.info(tr("studio.run.waiting"))
+    _actions(run)
+    if live["samples"]:
+        with st.expander(tr("studio.samples", n=len(live["samples"])), expanded=True):
+            for step, text in live["samples"][:5]:
+                st.caption(tr("studio.sample.step", step=step))
+                st.text(text)
+    if st.session_state.get(f"studio_active_{run.id}") and not run.active:
+        st.session_state[f"studio_active_{run.id}"] = False
+        st.rerun(scope="app")  # the run ended: stop polling
+    st.session_state[f"studio_active_{run.id}"] = run.active
+
+
+def render(run_id: str) -> None:
+    try:
+        active = jobs.get_run(run_id).active
+    except jobs.JobError:
+        active = False
+    st.fragment(_view, run_every=2 if active else None)(run_id)
