@@ -1,5 +1,5 @@
 """Memory & inference: will the model fit, how fast does it serve, what does a million tokens cost."""
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.estimate import catalogue, compare
@@ -21,14 +21,17 @@ def show_errors(exc: Exception) -> None:
     st.stop()
 
 
-def capacity_chart(df, parts: dict[str, str], height: int = 420):
-    """Stacked GiB per accelerator, with each accelerator's capacity as a black marker."""
-    long = compare.stacked(df, parts)
-    fig = px.bar(long, x="name", y="gib", color="part", labels={"name": "", "gib": "GiB", "part": ""})
-    caps = df.drop_duplicates("name")
-    fig.add_scatter(x=caps["name"], y=caps["capacity_gib"], mode="markers", name=tr("estimate.memory.capacity"),
-                    marker={"symbol": "line-ew-open", "size": 28, "color": "black", "line": {"width": 3}})
-    fig.update_layout(height=height, margin={"t": 10, "b": 10}, legend={"orientation": "h", "y": 1.08})
+def fit_chart(parts: dict[str, float], df) -> None:
+    """What the model needs (stacked, once) next to every accelerator's capacity (green where it fits)."""
+    fig = go.Figure()
+    need = tr("estimate.memory.required")
+    for label, gib in parts.items():
+        fig.add_bar(x=[need], y=[gib], name=label)
+    fig.add_bar(x=df["name"], y=df["capacity_gib"], name=tr("estimate.memory.capacity_legend"),
+                marker_color=["#2e7d32" if fits else "#b0b0b0" for fits in df["fits"]])
+    fig.add_hline(y=sum(parts.values()), line_dash="dash", line_color="#c62828")
+    fig.update_layout(barmode="stack", height=440, margin={"t": 10, "b": 10}, yaxis_title="GiB",
+                      legend={"orientation": "h", "y": 1.1})
     st.plotly_chart(fig, width="stretch")
 
 
@@ -75,33 +78,38 @@ with serve:
     est = compare.inference_on(arch, inp.accelerator_id, accs, **settings)
     m = st.columns(6)
     m[0].metric(tr("estimate.memory.fits"), tr("estimate.yes") if est.fits else tr("estimate.no"),
-                f"{est.total_gib:,.1f} / {est.capacity_gib:,.0f} GiB", delta_color="off")
+                f"{est.total_gib:,.1f} / {est.capacity_gib:,.0f} GiB", delta_color="off", delta_arrow="off")
     m[1].metric(tr("estimate.memory.max_batch"), f"{est.max_batch:,}")
     m[2].metric(tr("estimate.memory.max_context"), f"{est.max_context:,}")
     m[3].metric(tr("estimate.memory.ttft"), f"{est.time_to_first_token_s * 1000:,.0f} ms")
     m[4].metric(tr("estimate.memory.tokens_per_second"), f"{est.tokens_per_second:,.0f}",
-                tr("estimate.memory.per_sequence", n=f"{est.tokens_per_second_per_sequence:,.1f}"), delta_color="off")
+                tr("estimate.memory.per_sequence", n=f"{est.tokens_per_second_per_sequence:,.1f}"), delta_color="off",
+                delta_arrow="off")
     m[5].metric(tr("estimate.memory.cost_per_million"),
                 "n/a" if est.cost_per_million_tokens_usd is None else f"${est.cost_per_million_tokens_usd:,.2f}")
     if not est.fits:
         st.warning(tr("estimate.memory.does_not_fit"))
     st.caption(tr("estimate.memory.latency", s=f"{est.latency_s:,.2f}"))
 
+    columns = {"fits": tr("estimate.memory.fits"), "max_batch": tr("estimate.memory.max_batch"),
+               "tokens_per_second": st.column_config.NumberColumn(tr("estimate.memory.tokens_per_second"), format="%.0f"),
+               "time_to_first_token_s": st.column_config.NumberColumn(tr("estimate.memory.ttft") + " (s)", format="%.3f"),
+               "cost_per_million_tokens_usd": st.column_config.NumberColumn(tr("estimate.memory.cost_per_million"), format="dollar")}
     st.subheader(tr("estimate.memory.across"))
     across = compare.inference_across_accelerators(arch, accs, **settings)
-    capacity_chart(across, {"weights_gib": tr("estimate.memory.weights"), "kv_cache_gib": tr("estimate.memory.kv"),
-                            "activations_gib": tr("estimate.memory.activations")})
+    fit_chart({tr("estimate.memory.weights"): est.weights_gib, tr("estimate.memory.kv"): est.kv_cache_gib,
+               tr("estimate.memory.activations"): est.activations_gib}, across)
+    st.caption(tr("estimate.memory.fit_caption", count=inp.count))
+    st.dataframe(across[["name", "fits", "max_batch", "tokens_per_second", "time_to_first_token_s",
+                         "cost_per_million_tokens_usd"]], hide_index=True, width="stretch",
+                 column_config={"name": tr("estimate.accelerator")} | columns)
     st.subheader(tr("estimate.memory.dtypes"))
     dtypes = compare.inference_across_dtypes(arch, inp.accelerator_id, accs, **settings)
     st.dataframe(dtypes[["dtype", "weights_gib", "total_gib", "fits", "max_batch", "tokens_per_second",
                          "time_to_first_token_s", "cost_per_million_tokens_usd"]], hide_index=True, width="stretch",
                  column_config={"dtype": tr("estimate.field.dtype"),
                                 "weights_gib": st.column_config.NumberColumn(tr("estimate.memory.weights") + " (GiB)", format="%.1f"),
-                                "total_gib": st.column_config.NumberColumn(tr("estimate.memory.total") + " (GiB)", format="%.1f"),
-                                "fits": tr("estimate.memory.fits"), "max_batch": tr("estimate.memory.max_batch"),
-                                "tokens_per_second": st.column_config.NumberColumn(tr("estimate.memory.tokens_per_second"), format="%.0f"),
-                                "time_to_first_token_s": st.column_config.NumberColumn(tr("estimate.memory.ttft") + " (s)", format="%.3f"),
-                                "cost_per_million_tokens_usd": st.column_config.NumberColumn(tr("estimate.memory.cost_per_million"), format="dollar")})
+                                "total_gib": st.column_config.NumberColumn(tr("estimate.memory.total") + " (GiB)", format="%.1f")} | columns)
     st.caption(tr("estimate.memory.roofline"))
 
 with train:
@@ -127,6 +135,7 @@ with train:
     m[1].metric(tr("estimate.memory.trainable"), human(first.trainable_params))
     m[2].metric(tr("estimate.memory.data_parallel"), f"{first.data_parallel:,}")
     m[3].metric(tr("estimate.memory.fitting"), f"{int(mem['fits'].sum())} / {len(mem)}")
-    capacity_chart(mem, {"weights_gib": tr("estimate.memory.weights"), "gradients_gib": tr("estimate.memory.gradients"),
-                         "optimizer_gib": tr("estimate.memory.optimizer"), "activations_gib": tr("estimate.memory.activations")})
+    fit_chart({tr("estimate.memory.weights"): first.weights_gib, tr("estimate.memory.gradients"): first.gradients_gib,
+               tr("estimate.memory.optimizer"): first.optimizer_gib, tr("estimate.memory.activations"): first.activations_gib},
+              mem)
     st.caption(tr("estimate.memory.training_caption"))

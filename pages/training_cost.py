@@ -97,14 +97,18 @@ st.caption(tr("estimate.training.across.caption", count=inp.count))
 st.subheader(tr("estimate.training.deadline"))
 deadline = st.number_input(tr("estimate.training.deadline_days"), min_value=0.1, max_value=3650.0, value=30.0, step=1.0)
 need = sweep.accelerators_for_deadline(inp.params, inp.tokens, deadline, mfu=inp.mfu, recompute=inp.recompute)
-st.dataframe(need.drop(columns=["accelerator_id"]), hide_index=True, width="stretch", column_config={
-    "name": tr("estimate.accelerator"), "accelerator_hours": st.column_config.NumberColumn(tr("estimate.training.accelerator_hours"), format="%.3e"),
-    "accelerators_needed": tr("estimate.training.needed"), "wall_clock_days": st.column_config.NumberColumn(tr("estimate.training.wall_clock"), format="%.1f"),
+st.dataframe(need.drop(columns=["accelerator_id"]), hide_index=True, width="stretch", height=36 * (len(need) + 1) + 3,
+             column_config={
+    "name": tr("estimate.accelerator"), "accelerator_hours": st.column_config.NumberColumn(tr("estimate.training.accelerator_hours"), format="compact"),
+    "accelerators_needed": tr("estimate.training.needed"), "wall_clock_days": st.column_config.NumberColumn(tr("estimate.training.axis_days"), format="%.1f"),
     "cost_usd": st.column_config.NumberColumn(tr("estimate.training.cost"), format="dollar")})
 
 st.subheader(tr("estimate.validation.title"))
 st.caption(tr("estimate.validation.caption"))
 table = validation.validation_table()
+table["accelerator_id"] = table["accelerator_id"].map(names).fillna(table["accelerator_id"])
+table["efficiency_basis"] = [tr(f"estimate.validation.basis.{k}", v=v) for k, v in
+                             zip(table["efficiency_kind"], table["efficiency_value"])]
 summary = validation.summary(table)
 s = st.columns(3)
 for col, key in zip(s, ("hours_error_pct_own", "hours_error_pct_default_mfu", "flops_error_pct")):
@@ -113,14 +117,14 @@ for col, key in zip(s, ("hours_error_pct_own", "hours_error_pct_default_mfu", "f
                help=tr("estimate.validation.runs", n=summary[key]["runs"]))
 pct = lambda key: st.column_config.NumberColumn(tr(f"estimate.validation.col.{key}"), format="%+.1f%%")  # noqa: E731
 st.dataframe(
-    table[["model", "accelerator_id", "accelerator_count", "efficiency_basis", "estimated_hours_own",
+    table[["model", "accelerator_id", "accelerator_count", "efficiency_basis", "estimated_accelerator_hours",
            "reported_accelerator_hours", "hours_error_pct_own", "hours_error_pct_default_mfu", "estimated_days",
            "reported_days", "days_error_pct", "flops_error_pct", "source_url"]],
-    hide_index=True, width="stretch", column_config={
+    hide_index=True, width="stretch", height=36 * (len(table) + 1) + 3, column_config={
         "model": tr("estimate.validation.col.model"), "accelerator_id": tr("estimate.accelerator"),
         "accelerator_count": tr("estimate.count"), "efficiency_basis": tr("estimate.validation.col.basis"),
-        "estimated_hours_own": st.column_config.NumberColumn(tr("estimate.validation.col.est_hours"), format="%.3e"),
-        "reported_accelerator_hours": st.column_config.NumberColumn(tr("estimate.validation.col.rep_hours"), format="%.3e"),
+        "estimated_accelerator_hours": st.column_config.NumberColumn(tr("estimate.validation.col.est_hours"), format="compact"),
+        "reported_accelerator_hours": st.column_config.NumberColumn(tr("estimate.validation.col.rep_hours"), format="compact"),
         "hours_error_pct_own": pct("hours_own"), "hours_error_pct_default_mfu": pct("hours_default"),
         "estimated_days": st.column_config.NumberColumn(tr("estimate.validation.col.est_days"), format="%.1f"),
         "reported_days": st.column_config.NumberColumn(tr("estimate.validation.col.rep_days"), format="%.1f"),

@@ -11,7 +11,7 @@ from core.estimate.architecture import Architecture
 from core.estimate.catalogue import Accelerator, accelerator, accelerators
 from core.estimate.inference import estimate_inference
 from core.estimate.memory import training_memory
-from core.estimate.units import DTYPES
+from core.estimate.units import DTYPES, USABLE_MEMORY_FRACTION
 
 
 def _price(acc: Accelerator, override: float | None) -> float | None:
@@ -55,12 +55,5 @@ def training_memory_across_accelerators(arch: Architecture, table: pd.DataFrame 
     out = table[["accelerator_id", "name", "memory_gib"]].rename(columns={"memory_gib": "capacity_gib"}).copy()
     for key, value in mem.as_dict().items():
         out[key] = value
-    out["fits"] = out["total_gib"] <= out["capacity_gib"]
+    out["fits"] = out["total_gib"] <= out["capacity_gib"] * USABLE_MEMORY_FRACTION
     return out
-
-
-def stacked(df: pd.DataFrame, parts: dict[str, str]) -> pd.DataFrame:
-    """Long format for a stacked bar: one row per accelerator × part (parts maps column -> label)."""
-    long = df.melt(id_vars=["name", "capacity_gib"], value_vars=list(parts), var_name="part", value_name="gib")
-    long["part"] = long["part"].map(parts)
-    return long

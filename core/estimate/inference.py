@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 from core.estimate.architecture import Architecture
 from core.estimate.memory import activation_bytes_per_layer
-from core.estimate.units import DTYPE_BYTES, GIB
+from core.estimate.units import DTYPE_BYTES, GIB, USABLE_MEMORY_FRACTION
 
 
 def dtype_bytes(dtype: str) -> float:
@@ -72,7 +72,7 @@ class InferenceEstimate:
     capacity_gib: float
     fits: bool
     max_batch: int  # at prompt + output tokens per sequence
-    max_context: int  # tokens per sequence at this batch
+    max_context: int  # tokens per sequence at this batch, at most the model's context window
     time_to_first_token_s: float
     tokens_per_second: float  # all sequences together, during decode
     tokens_per_second_per_sequence: float
@@ -96,7 +96,7 @@ def estimate_inference(
     prompt_tokens: int = 512,
     output_tokens: int = 256,
     efficiency: float = 0.7,
-    usable_memory_fraction: float = 0.9,
+    usable_memory_fraction: float = USABLE_MEMORY_FRACTION,
     usd_per_accelerator_hour: float | None = None,
 ) -> InferenceEstimate:
     """Memory, speed and cost of serving `arch` on `count` accelerators (tensor parallel, ideal).
@@ -124,7 +124,7 @@ def estimate_inference(
     kv_per_token = kv_cache_bytes_for(arch, 1, 1, kv_dtype)
     free = usable_bytes - w_bytes
     max_batch = max(0, int(free // (kv_per_token * tokens))) if free > 0 else 0
-    max_context = max(0, int(free // (kv_per_token * batch))) if free > 0 else 0
+    max_context = min(arch.context, max(0, int(free // (kv_per_token * batch)))) if free > 0 else 0
 
     ttft = prefill_seconds(arch, prompt_tokens, batch, peak, bandwidth, w_bytes, efficiency)
     # The KV cache grows during decode; the average step sees prompt + output/2 tokens.

@@ -13,6 +13,8 @@ HOURS_PER_DAY = 24.0
 # constants on top, see memory.QLORA_BYTES_PER_PARAM.
 DTYPE_BYTES: dict[str, float] = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "int8": 1.0, "int4": 0.5}
 DTYPES = ("fp32", "bf16", "int8", "int4")
+# Share of an accelerator's memory a model may use; the rest is runtime (CUDA context, allocator).
+USABLE_MEMORY_FRACTION = 0.9
 
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _NUMBER = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmbgt]?)\s*$", re.IGNORECASE)

@@ -33,20 +33,24 @@ def _error_pct(estimate: float | None, reported: float | None) -> float | None:
     return (estimate - reported) / reported * 100.0
 
 
-def _own_efficiency_hours(run: dict, flops: float, peak_tflops: float | None) -> tuple[float | None, str]:
-    """Accelerator-hours from what the run itself reported, and a label saying which figure."""
+BASIS_LABELS = {"tokens_per_s": "{v:,.0f} tokens/s per accelerator", "tflops": "{v:g} TFLOP/s per accelerator",
+                "mfu": "MFU {v:.1%}", "default_mfu": "MFU {v:.0%} (default)"}
+
+
+def _own_efficiency_hours(run: dict, flops: float, peak_tflops: float | None) -> tuple[float | None, str | None, float | None]:
+    """Accelerator-hours from what the run itself reported, with which kind of figure and its value."""
     tokens = run["tokens_b"] * 1e9
     tps = _num(run.get("reported_tokens_per_s_per_accelerator"))
     if tps:
-        return training.accelerator_hours_from_throughput(tokens, tps), f"{tps:,.0f} tokens/s per accelerator"
+        return training.accelerator_hours_from_throughput(tokens, tps), "tokens_per_s", tps
     achieved = _num(run.get("reported_tflops_per_accelerator"))
     if achieved:
         hardware_flops = training.training_flops(run["params_b"] * 1e9, tokens, recompute=bool(run.get("activation_recompute")))
-        return hardware_flops / (achieved * 1e12) / 3600.0, f"{achieved:g} TFLOP/s per accelerator"
+        return hardware_flops / (achieved * 1e12) / 3600.0, "tflops", achieved
     mfu = _num(run.get("reported_mfu"))
     if mfu and peak_tflops:
-        return training.accelerator_hours(flops, peak_tflops, mfu), f"MFU {mfu:.1%}"
-    return None, ""
+        return training.accelerator_hours(flops, peak_tflops, mfu), "mfu", mfu
+    return None, None, None
 
 
 def validation_table(default_mfu: float = DEFAULT_MFU) -> pd.DataFrame:
@@ -59,7 +63,9 @@ def validation_table(default_mfu: float = DEFAULT_MFU) -> pd.DataFrame:
         params, tokens = float(run["params_b"]) * 1e9, float(run["tokens_b"]) * 1e9
         peak = _num(peaks.get(run["accelerator_id"]))
         flops = training.training_flops(params, tokens)
-        own_hours, basis = _own_efficiency_hours(run, flops, peak)
+        own_hours, kind, value = _own_efficiency_hours(run, flops, peak)
+        if kind is None:
+            kind, value = "default_mfu", default_mfu
         default_hours = training.accelerator_hours(flops, peak, default_mfu) if peak else None
         reported_hours = _num(run.get("reported_accelerator_hours"))
         reported_days = _num(run.get("reported_days"))
@@ -71,7 +77,9 @@ def validation_table(default_mfu: float = DEFAULT_MFU) -> pd.DataFrame:
             "accelerator_count": int(count) if count else None, "params_b": run["params_b"], "tokens_b": run["tokens_b"],
             "estimated_flops": flops, "reported_flops": _num(run.get("reported_flops")),
             "flops_error_pct": _error_pct(flops, _num(run.get("reported_flops"))),
-            "efficiency_basis": basis or None,
+            "efficiency_kind": kind, "efficiency_value": value,
+            "efficiency_basis": BASIS_LABELS[kind].format(v=value),
+            "estimated_accelerator_hours": best_hours,
             "estimated_hours_own": own_hours, "estimated_hours_default_mfu": default_hours,
             "reported_accelerator_hours": reported_hours,
             "hours_error_pct_own": _error_pct(own_hours, reported_hours),
