@@ -155,7 +155,8 @@ def overrides_from_edit(shipped: pd.DataFrame, edited: pd.DataFrame) -> dict[str
 
 def filters_from_dict(d: dict) -> market.Filters:
     def strs(key: str) -> tuple[str, ...]:
-        return tuple(str(v) for v in (d.get(key) or ()))
+        values = d.get(key) or ()
+        return (values,) if isinstance(values, str) else tuple(str(v) for v in values)
 
     def opt(key: str) -> float | None:
         return _number(d.get(key))
