@@ -142,8 +142,22 @@ def _load_weights(info: ModelInfo, depth: int = 0):
     return peft_model.merge_and_unload(), tokenizer
 
 
-def load_model(id_or_path: str | Path, for_training: bool = False, fast: bool = True) -> LoadedModel:
-    """Load a model by registry id or directory. Raises ModelLoadError with a clear message."""
+def resolve_device(device: str = "cpu") -> str:
+    """"auto" -> "cuda" when a GPU is present, else "cpu"."""
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ModelLoadError("device must be auto, cpu or cuda")
+    return device
+
+
+def load_model(id_or_path: str | Path, for_training: bool = False, fast: bool = True,
+               device: str = "cpu") -> LoadedModel:
+    """Load a model by registry id or directory. Raises ModelLoadError with a clear message.
+
+    device: "cpu" (the demos: fast int8 decoder), "cuda" or "auto" (evaluation on a GPU)."""
     set_threads()
     info = resolve(id_or_path)
     model, tokenizer = _load_weights(info)
@@ -156,7 +170,9 @@ def load_model(id_or_path: str | Path, for_training: bool = False, fast: bool = 
     for p in model.parameters():
         p.requires_grad_(False)
     decoder = None
-    if fast:
+    if resolve_device(device) == "cuda":
+        model.to("cuda")
+    elif fast:
         from core.lm.generate import FastDecoder
 
         if FastDecoder.supports(model):

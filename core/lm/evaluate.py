@@ -1,0 +1,92 @@
+"""Evaluate a model on a task file: the held-out metrics shown on every model card.
+
+`evaluate(lm, task, examples)` -> {"task", "n", metric...}. sentiment: accuracy (%), also per
+language; qa: exact match and F1 (%); translation: BLEU and chrF per direction and their mean;
+generation: perplexity of the text. `fast=True` runs single examples through the CPU fast decoder
+(what the demo pages use) instead of batched fp32 generation, to check it loses no quality.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import torch
+
+from core.lm import inference, metrics, tasks
+
+
+def _sentiment(lm, examples, calibrate: bool | None) -> dict[str, Any]:
+    examples = [e for e in examples if "label" in e]
+    if not examples:
+        raise tasks.TaskDataError("a sentiment evaluation file needs a `label` column")
+    preds = inference.predict_sentiment(lm, [e["text"] for e in examples], calibrate=calibrate)
+    labels = [e["label"] for e in examples]
+    out: dict[str, Any] = {"accuracy": metrics.accuracy([p.label for p in preds], labels)}
+    langs = sorted({e.get("lang", "") for e in examples} - {""})
+    for lang in langs:
+        idx = [i for i, e in enumerate(examples) if e.get("lang") == lang]
+        out[f"accuracy_{lang}"] = metrics.accuracy([preds[i].label for i in idx], [labels[i] for i in idx])
+    out["calibrated"] = inference.calibrated_by_default(lm) if calibrate is None else calibrate
+    return out
+
+
+def _qa(lm, examples, fast: bool) -> tuple[dict[str, Any], list[str]]:
+    if fast:
+        preds = [inference.answer_question(lm, e["context"], e["question"]).text for e in examples]
+    else:
+        prompts = [tasks.build_prompt("qa", e, lm.tokenizer) for e in examples]
+        preds = [inference._clean_answer(t) for t in inference.batch_generate(lm, prompts, 48)]
+    return metrics.qa_scores(preds, [e["answers"] for e in examples]), preds
+
+
+def _translation(lm, examples, fast: bool) -> tuple[dict[str, Any], list[str]]:
+    if fast:
+        hyps = [inference.translate(lm, e["source"], e["src_lang"], e["tgt_lang"]) for e in examples]
+    else:
+        prompts = [inference.translation_prompt(lm, e["source"], e["src_lang"], e["tgt_lang"]) for e in examples]
+        budget = min(256, max(inference.translation_budget(lm, e["source"]) for e in examples))
+        hyps = [h.strip() for h in inference.batch_generate(lm, prompts, budget)]
+    scores = metrics.translation_scores(hyps, [e["target"] for e in examples],
+                                        [e["tgt_lang"] for e in examples], [e["src_lang"] for e in examples])
+    return scores, hyps
+
+
+@torch.inference_mode()
+def _generation(lm, examples) -> dict[str, Any]:
+    device = next(lm.model.parameters()).device
+    limit = min(1024, int(getattr(lm.model.config, "max_position_embeddings", None) or getattr(lm.model.config, "n_positions", 1024)))
+    nll, n = 0.0, 0
+    for e in examples:
+        ids = lm.tokenizer(e["text"], add_special_tokens=False)["input_ids"][:limit]
+        if len(ids) < 2:
+            continue
+        x = torch.tensor([ids], device=device)
+        loss = lm.model(input_ids=x, labels=x).loss.float().item()
+        nll += loss * (len(ids) - 1)
+        n += len(ids) - 1
+    if n == 0:
+        raise tasks.TaskDataError("the text is too short to measure perplexity")
+    return {"perplexity": metrics.perplexity(nll, n), "tokens": n}
+
+
+def evaluate(lm: Any, task: str, examples: Sequence[dict], fast: bool = False,
+             calibrate: bool | None = None, limit: int | None = None, with_predictions: bool = False) -> dict[str, Any]:
+    examples = list(examples)[:limit] if limit else list(examples)
+    t0 = time.perf_counter()
+    preds: list[str] | None = None
+    if task == "sentiment":
+        out = _sentiment(lm, examples, calibrate)
+    elif task == "qa":
+        out, preds = _qa(lm, examples, fast)
+    elif task == "translation":
+        out, preds = _translation(lm, examples, fast)
+    elif task == "generation":
+        out = _generation(lm, examples)
+    else:
+        raise tasks.TaskDataError(f"unknown task {task!r}")
+    result = {"task": task, "model": lm.info.id, "n": len(examples), **out,
+              "decoder": "fast-int8" if fast and lm.fast is not None else "batched-fp32",
+              "seconds": round(time.perf_counter() - t0, 1)}
+    if with_predictions and preds is not None:
+        result["predictions"] = preds
+    return result
