@@ -123,8 +123,12 @@ def _csv_key() -> tuple:
 
 @lru_cache(maxsize=2)
 def _load(_key: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from core.market import search_text
+
     figures = prepare_figures(catalog.table("market_figures"))
-    return resolve(catalog.table("use_cases"), figures), figures
+    resolved = resolve(catalog.table("use_cases"), figures)
+    resolved["search_text"] = search_text(resolved)
+    return resolved, figures
 
 
 def catalogue() -> pd.DataFrame:

@@ -31,12 +31,12 @@ class Criterion:
     higher_is_better: bool = True
     log_scale: bool = False
 
-    def goodness(self, values: pd.Series) -> pd.Series:
-        x = pd.to_numeric(values, errors="coerce").astype(float)
+    def goodness(self, values: pd.Series | np.ndarray) -> np.ndarray:
+        x = np.asarray(values, dtype=float)
         lo, hi = self.low, self.high
         if self.log_scale:
-            x, lo, hi = np.log10(x.clip(lower=self.low)), math.log10(lo), math.log10(hi)
-        g = ((x - lo) / (hi - lo)).clip(0.0, 1.0)
+            x, lo, hi = np.log10(np.maximum(x, self.low)), math.log10(lo), math.log10(hi)
+        g = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
         return g if self.higher_is_better else 1.0 - g
 
 
@@ -100,40 +100,49 @@ def normalise_weights(weights: dict[str, float]) -> dict[str, float]:
     return {k: v / total for k, v in clean.items()}
 
 
+def goodness_matrix(df: pd.DataFrame) -> np.ndarray:
+    """(n_use_cases, n_criteria) array of goodness in [0, 1], columns in CRITERIA order."""
+    return np.column_stack([c.goodness(df[c.column].to_numpy(dtype=float)) for c in CRITERIA]) if len(df) \
+        else np.zeros((0, len(CRITERIA)))
+
+
 def goodness(df: pd.DataFrame) -> pd.DataFrame:
     """One column g_<criterion> in [0, 1] per criterion."""
-    return pd.DataFrame({f"g_{c.key}": c.goodness(df[c.column]) for c in CRITERIA}, index=df.index)
+    return pd.DataFrame(goodness_matrix(df), columns=[f"g_{c.key}" for c in CRITERIA], index=df.index)
 
 
-def _weighted(g: pd.DataFrame, weights: dict[str, float], keys: list[str]) -> pd.Series:
-    w = np.array([weights[k] for k in keys], dtype=float)
+def _group_weights(weights: dict[str, float], group: str) -> np.ndarray:
+    w = np.array([weights[c.key] if c.group == group else 0.0 for c in CRITERIA])
     if w.sum() <= 0:  # a group whose weights are all zero still gets a position: equal weights
-        w = np.ones(len(keys))
-    return pd.Series(g[[f"g_{k}" for k in keys]].to_numpy() @ (w / w.sum()) * 100.0, index=g.index)
+        w = np.array([1.0 if c.group == group else 0.0 for c in CRITERIA])
+    return w / w.sum()
 
 
-def risk_level(risk_mean: pd.Series) -> pd.Series:
-    return pd.cut(risk_mean, bins=[-np.inf, 2.5, 3.5, np.inf], labels=list(RISK_LEVELS)).astype(str)
+def risk_level(risk_mean: pd.Series | np.ndarray) -> np.ndarray:
+    r = np.asarray(risk_mean, dtype=float)
+    return np.select([r <= 2.5, r <= 3.5], ["low", "medium"], "high")
+
+
+def _order(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Indices by score descending, ties by id ascending (deterministic)."""
+    return np.lexsort((ids, -np.round(scores, 9)))
 
 
 def score(df: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     """df plus g_* columns, score, value/feasibility indices, risk_mean/level and rank (1 = best)."""
     w = normalise_weights(weights)
-    g = goodness(df)
-    out = pd.concat([df, g], axis=1)
-    out["score"] = g[[f"g_{k}" for k in CRITERION]].to_numpy() @ np.array([w[k] for k in CRITERION]) * 100.0
-    for group in ("value", "feasibility"):
-        out[f"{group}_index"] = _weighted(g, w, [c.key for c in CRITERIA if c.group == group])
-    out["risk_mean"] = df[list(RISK_COLUMNS)].astype(float).mean(axis=1)
-    out["risk_level"] = risk_level(out["risk_mean"])
-    return rank(out)
-
-
-def rank(scored: pd.DataFrame) -> pd.DataFrame:
-    """Sort by score (ties by id, so the order is deterministic) and number the ranks 1..n."""
-    out = scored.sort_values(["score", "use_case_id"], ascending=[False, True]).reset_index(drop=True)
-    out["rank"] = np.arange(1, len(out) + 1)
-    return out
+    g = goodness_matrix(df)
+    scores = g @ np.array([w[c.key] for c in CRITERIA]) * 100.0
+    order = _order(scores, df["use_case_id"].to_numpy(dtype=str))
+    base = df.iloc[order].reset_index(drop=True)
+    g = g[order]
+    risk_mean = base[list(RISK_COLUMNS)].to_numpy(dtype=float).mean(axis=1)
+    added = {f"g_{c.key}": g[:, j] for j, c in enumerate(CRITERIA)}
+    added.update(score=scores[order], value_index=g @ _group_weights(w, "value") * 100.0,
+                 feasibility_index=g @ _group_weights(w, "feasibility") * 100.0, risk_mean=risk_mean,
+                 risk_level=risk_level(risk_mean), rank=np.arange(1, len(base) + 1))
+    # one concat instead of a column insert per criterion (pandas copies on every insert)
+    return pd.concat([base.drop(columns=[c for c in added if c in base.columns]), pd.DataFrame(added)], axis=1)
 
 
 def apply_overrides(df: pd.DataFrame, overrides: dict[str, dict[str, float]]) -> pd.DataFrame:
@@ -181,6 +190,12 @@ class Filters:
 _SEARCHED = ("name", "name_zh", "description", "description_zh", "domain", "domain_zh", "task", "use_case_id")
 
 
+def search_text(df: pd.DataFrame) -> pd.Series:
+    """The lower-cased text that the search box matches (computed once per catalogue)."""
+    cols = [c for c in _SEARCHED if c in df.columns]
+    return df[cols].fillna("").astype(str).agg(" ".join, axis=1).str.lower()
+
+
 def apply_filters(scored: pd.DataFrame, f: Filters) -> pd.DataFrame:
     """Rows that match every active filter (an empty selection means "all"). Ranks are kept."""
     mask = pd.Series(True, index=scored.index)
@@ -196,7 +211,7 @@ def apply_filters(scored: pd.DataFrame, f: Filters) -> pd.DataFrame:
         mask &= scored["model_params_b"] <= f.size_max_b
     text = f.text.strip().lower()
     if text:
-        hay = scored[list(_SEARCHED)].fillna("").astype(str).agg(" ".join, axis=1).str.lower()
+        hay = scored["search_text"] if "search_text" in scored.columns else search_text(scored)
         mask &= hay.str.contains(text, regex=False)
     return scored[mask]
 
@@ -210,20 +225,25 @@ def sensitivity(df: pd.DataFrame, weights: dict[str, float], criterion: str,
     if criterion not in CRITERION:
         raise WeightsError("weights_unknown", keys=criterion)
     grid = list(range(0, MAX_WEIGHT + 1)) if grid is None else grid
-    g = goodness(df)
-    cols = [f"g_{k}" for k in CRITERION]
-    frames = []
+    g = goodness_matrix(df)
+    ids = df["use_case_id"].to_numpy(dtype=str)
+    parts: list[tuple[float, np.ndarray, np.ndarray]] = []
     for value in grid:
-        trial = {**{k: float(weights.get(k, 0)) for k in CRITERION}, criterion: float(value)}
-        total = sum(trial.values())
-        if total <= 0:
+        w = np.array([float(value) if c.key == criterion else float(weights.get(c.key, 0)) for c in CRITERIA])
+        if w.sum() <= 0:
             continue
-        s = g[cols].to_numpy() @ np.array([trial[k] / total for k in CRITERION]) * 100.0
-        frame = pd.DataFrame({"weight": float(value), "use_case_id": df["use_case_id"].to_numpy(), "score": s})
-        frame = frame.sort_values(["score", "use_case_id"], ascending=[False, True])
-        frame["rank"] = np.arange(1, len(frame) + 1)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["weight", "use_case_id", "score", "rank"])
+        scores = g @ (w / w.sum()) * 100.0
+        order = _order(scores, ids)
+        parts.append((float(value), order, scores[order]))
+    if not parts:
+        return pd.DataFrame(columns=["weight", "use_case_id", "score", "rank"])
+    n = len(ids)
+    return pd.DataFrame({
+        "weight": np.repeat([p[0] for p in parts], n),
+        "use_case_id": np.concatenate([ids[p[1]] for p in parts]),
+        "score": np.concatenate([p[2] for p in parts]),
+        "rank": np.tile(np.arange(1, n + 1), len(parts)),
+    })
 
 
 def top_pick_by_weight(long: pd.DataFrame) -> pd.DataFrame:
