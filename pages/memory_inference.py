@@ -96,7 +96,7 @@ with serve:
                "time_to_first_token_s": st.column_config.NumberColumn(tr("estimate.memory.ttft") + " (s)", format="%.3f"),
                "cost_per_million_tokens_usd": st.column_config.NumberColumn(tr("estimate.memory.cost_per_million"), format="dollar")}
     st.subheader(tr("estimate.memory.across"))
-    across = compare.inference_across_accelerators(arch, accs, **settings)
+    across = compare.inference_across_accelerators(arch, **settings)
     fit_chart({tr("estimate.memory.weights"): est.weights_gib, tr("estimate.memory.kv"): est.kv_cache_gib,
                tr("estimate.memory.activations"): est.activations_gib}, across)
     st.caption(tr("estimate.memory.fit_caption", count=inp.count))
@@ -104,7 +104,7 @@ with serve:
                          "cost_per_million_tokens_usd"]], hide_index=True, width="stretch",
                  column_config={"name": tr("estimate.accelerator")} | columns)
     st.subheader(tr("estimate.memory.dtypes"))
-    dtypes = compare.inference_across_dtypes(arch, inp.accelerator_id, accs, **settings)
+    dtypes = compare.inference_across_dtypes(arch, inp.accelerator_id, **settings)
     st.dataframe(dtypes[["dtype", "weights_gib", "total_gib", "fits", "max_batch", "tokens_per_second",
                          "time_to_first_token_s", "cost_per_million_tokens_usd"]], hide_index=True, width="stretch",
                  column_config={"dtype": tr("estimate.field.dtype"),
@@ -126,7 +126,7 @@ with train:
            "tensor_parallel": c4.number_input(tr("estimate.field.tensor_parallel"), 1, 1024, 1),
            "pipeline_parallel": c4.number_input(tr("estimate.field.pipeline_parallel"), 1, 1024, 1)}
     try:
-        mem = compare.training_memory_across_accelerators(arch, accs, **parse(MemoryInputs, raw).model_dump())
+        mem = compare.training_memory_across_accelerators(arch, **parse(MemoryInputs, raw).model_dump())
     except (InputError, ValueError) as exc:
         show_errors(exc)
     first = mem.iloc[0]

@@ -12,7 +12,8 @@ from core.estimate.memory import (QLORA_BYTES_PER_PARAM, activation_bytes_per_la
                                   training_memory, training_memory_gib)
 from core.estimate.training import (CHINCHILLA_TABLE3, accelerator_hours, accelerator_hours_from_throughput,
                                     accelerators_for_deadline, chinchilla_optimal_tokens, energy_kwh,
-                                    estimate_training, mfu_from_throughput, training_flops)
+                                    estimate_training, mfu_from_throughput, training_flops,
+                                    training_time_seconds)
 from core.estimate.units import GIB, human, parse_count
 
 LLAMA2_7B = Architecture("Llama-2-7B", layers=32, hidden=4096, heads=32, kv_heads=32, ffn_hidden=11008,
@@ -60,6 +61,13 @@ def test_cost_energy_and_wall_clock_follow_the_hours():
     assert est.energy_kwh == pytest.approx(est.accelerator_hours * 0.7 * 1.2)
     assert energy_kwh(1000, 700, 1.2) == pytest.approx(840)
     assert estimate_training(1e9, 1e12, 1000, 1).cost_usd is None  # no price: no invented cost
+
+
+def test_training_time_works_from_a_measured_cpu_throughput():
+    assert training_time_seconds(13.9e6, 5e6, tokens_per_second=1000) == 5000
+    assert training_time_seconds(1e6, 1e6, achieved_flops_per_second=6e9) == pytest.approx(1000)
+    with pytest.raises(ValueError, match="exactly one"):
+        training_time_seconds(1e6, 1e6)
 
 
 def test_deadline_needs_the_smallest_count_that_finishes_in_time():

@@ -6,13 +6,18 @@ data/model_presets.csv (every row with source_url + source_date). User additions
 """
 from __future__ import annotations
 
+import functools
 import re
+import threading
+import time
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 from sqlmodel import select
 
 from core import catalog, store
+from core.config import get_settings
 from core.estimate.architecture import Architecture
 from core.estimate.inputs import UserAcceleratorInput, UserRunInput
 
@@ -38,6 +43,42 @@ ORDER BY a.bf16_tflops_dense DESC
 """
 
 
+CACHE_TTL_S = 30.0  # other processes sharing the store (team deployments) are seen within this delay
+_cache: dict[tuple, object] = {}
+_cache_lock = threading.Lock()
+_local_version = 0  # bumped by every write in this process, so the writer sees its change at once
+
+
+def _data_key() -> tuple:
+    """Changes when a catalogue CSV changes, this process writes to the store, or the TTL turns over."""
+    return (catalog._stat_key(get_settings().data_dir), get_settings().database_url, _local_version,
+            int(time.monotonic() // CACHE_TTL_S))
+
+
+def cached(fn):
+    """Memoise a reference-data read for the current data key; DataFrames come back as copies."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        key = (fn.__qualname__, args, tuple(sorted(kwargs.items())), _data_key())
+        with _cache_lock:
+            hit = _cache.get(key, _cache)
+        if hit is _cache:
+            hit = fn(*args, **kwargs)
+            with _cache_lock:
+                if len(_cache) > 256:
+                    _cache.clear()
+                _cache[key] = hit
+        return hit.copy() if isinstance(hit, pd.DataFrame) else hit
+    return wrapper
+
+
+def invalidate() -> None:
+    global _local_version
+    with _cache_lock:
+        _local_version += 1
+        _cache.clear()
+
+
 @dataclass(frozen=True)
 class Accelerator:
     accelerator_id: str
@@ -55,10 +96,12 @@ def _none_if_nan(value):
     return None if value is None or (isinstance(value, float) and value != value) else value
 
 
+@cached
 def shipped_accelerators() -> pd.DataFrame:
     return catalog.query(_ACCELERATORS_SQL)
 
 
+@cached
 def user_accelerators() -> pd.DataFrame:
     with store.session() as s:
         rows = s.exec(select(store.UserAccelerator).order_by(store.UserAccelerator.created_at)).all()
@@ -72,6 +115,7 @@ def user_accelerators() -> pd.DataFrame:
     )
 
 
+@cached
 def accelerators() -> pd.DataFrame:
     """Shipped and user accelerators, one row each, with the price the estimates use."""
     user = user_accelerators()
@@ -107,6 +151,7 @@ RUN_COLUMNS = ["run_id", "model", "params_b", "tokens_b", "accelerator_id", "acc
                "source_url", "source_date", "notes", "user_added"]
 
 
+@cached
 def training_runs() -> pd.DataFrame:
     """Published runs (shipped) followed by the user's own runs."""
     shipped = catalog.query("SELECT *, false AS user_added FROM training_runs ORDER BY year, params_b")
@@ -127,10 +172,12 @@ def training_runs() -> pd.DataFrame:
     return pd.concat([shipped, user], ignore_index=True) if not user.empty else shipped
 
 
+@cached
 def presets() -> pd.DataFrame:
     return catalog.query("SELECT * FROM model_presets ORDER BY params_b")
 
 
+@cached
 def preset(preset_id: str) -> Architecture:
     df = catalog.query("SELECT * FROM model_presets WHERE preset_id = ?", [preset_id])
     if df.empty:
@@ -143,15 +190,14 @@ def preset(preset_id: str) -> Architecture:
     )
 
 
+@cached
 def use_cases() -> pd.DataFrame:
     """The explorer's use cases (id, name, task, model size, tokens), empty until that table exists."""
-    if "use_cases" not in catalog.tables():
-        return pd.DataFrame(columns=["use_case_id", "name", "task", "model_params_b", "training_tokens_b"])
-    df = catalog.table("use_cases")
     wanted = ["use_case_id", "name", "task", "model_params_b", "training_tokens_b"]
-    if not set(wanted) <= set(df.columns):
+    try:
+        df = catalog.query("SELECT use_case_id, name, task, model_params_b, training_tokens_b FROM use_cases")
+    except duckdb.Error:  # the explorer's table is absent or has other columns
         return pd.DataFrame(columns=wanted)
-    df = df[wanted].copy()
     df["model_params_b"] = pd.to_numeric(df["model_params_b"], errors="coerce")
     df["training_tokens_b"] = pd.to_numeric(df["training_tokens_b"], errors="coerce")
     return df.dropna(subset=["model_params_b"]).reset_index(drop=True)
@@ -174,6 +220,7 @@ def add_user_accelerator(data: UserAcceleratorInput) -> str:
         if s.get(store.UserAccelerator, accelerator_id) is not None:
             raise ValueError(f"an accelerator named {data.name!r} already exists")
         s.add(store.UserAccelerator(accelerator_id=accelerator_id, **data.model_dump()))
+    invalidate()
     return accelerator_id
 
 
@@ -186,6 +233,7 @@ def add_user_training_run(data: UserRunInput) -> str:
         if s.get(store.UserTrainingRun, run_id) is not None:
             raise ValueError(f"a run named {data.model!r} already exists")
         s.add(store.UserTrainingRun(run_id=run_id, **data.model_dump()))
+    invalidate()
     return run_id
 
 
@@ -198,5 +246,6 @@ def delete_user_item(item_id: str) -> bool:
             row = s.get(table, item_id)
             if row is not None:
                 s.delete(row)
+                invalidate()
                 return True
     return False

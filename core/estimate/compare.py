@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from core.estimate.architecture import Architecture
-from core.estimate.catalogue import Accelerator, accelerator, accelerators
+from core.estimate.catalogue import Accelerator, accelerator, accelerators, cached
 from core.estimate.inference import estimate_inference
 from core.estimate.memory import training_memory
 from core.estimate.units import DTYPES, USABLE_MEMORY_FRACTION
@@ -27,9 +27,10 @@ def inference_on(arch: Architecture, accelerator_id: str, table: pd.DataFrame | 
                               **settings)
 
 
-def inference_across_accelerators(arch: Architecture, table: pd.DataFrame | None = None, **settings) -> pd.DataFrame:
+@cached
+def inference_across_accelerators(arch: Architecture, **settings) -> pd.DataFrame:
     """Per accelerator: weights / KV cache / activations GiB against capacity, speed and cost."""
-    table = accelerators() if table is None else table
+    table = accelerators()
     rows = []
     for accelerator_id, name in zip(table["accelerator_id"], table["name"]):
         est = inference_on(arch, accelerator_id, table, **settings)
@@ -37,20 +38,21 @@ def inference_across_accelerators(arch: Architecture, table: pd.DataFrame | None
     return pd.DataFrame(rows)
 
 
-def inference_across_dtypes(arch: Architecture, accelerator_id: str, table: pd.DataFrame | None = None,
-                            **settings) -> pd.DataFrame:
+@cached
+def inference_across_dtypes(arch: Architecture, accelerator_id: str, **settings) -> pd.DataFrame:
     """The same serving setup with fp32 / bf16 / int8 / int4 weights."""
     settings.pop("dtype", None)
     rows = []
     for dtype in DTYPES:
-        est = inference_on(arch, accelerator_id, table, dtype=dtype, **settings)
+        est = inference_on(arch, accelerator_id, dtype=dtype, **settings)
         rows.append({"dtype": dtype} | est.as_dict())
     return pd.DataFrame(rows)
 
 
-def training_memory_across_accelerators(arch: Architecture, table: pd.DataFrame | None = None, **settings) -> pd.DataFrame:
+@cached
+def training_memory_across_accelerators(arch: Architecture, **settings) -> pd.DataFrame:
     """Per accelerator: the (accelerator-independent) memory per device against each capacity."""
-    table = accelerators() if table is None else table
+    table = accelerators()
     mem = training_memory(arch.params_count, arch=arch, **settings)
     out = table[["accelerator_id", "name", "memory_gib"]].rename(columns={"memory_gib": "capacity_gib"}).copy()
     for key, value in mem.as_dict().items():

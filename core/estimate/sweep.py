@@ -13,7 +13,7 @@ from typing import Sequence
 import pandas as pd
 
 from core import catalog
-from core.estimate.catalogue import user_accelerators
+from core.estimate.catalogue import cached, user_accelerators
 
 _ACCELERATORS_CTE = """
 acc AS (
@@ -85,6 +85,7 @@ def training_sweep(params: Sequence[float], tokens: Sequence[float], counts: Seq
                          sweep_params(params, tokens, counts, **kwargs))
 
 
+@cached
 def compare_accelerators(params: float, tokens: float, count: int, **kwargs) -> pd.DataFrame:
     """Cost and time of one training job on every accelerator (the page's chart)."""
     return catalog.query(_SWEEP_SQL + " ORDER BY cost_usd NULLS LAST",
@@ -107,6 +108,7 @@ ORDER BY cost_usd NULLS LAST, accelerators_needed
 """
 
 
+@cached
 def accelerators_for_deadline(params: float, tokens: float, deadline_days: float, *, mfu: float = 0.4,
                               recompute: bool = False) -> pd.DataFrame:
     """How many of each accelerator finish the job within the deadline (ideal scaling), and the cost."""

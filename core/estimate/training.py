@@ -71,6 +71,21 @@ def mfu_from_throughput(params: float, tokens_per_second_per_accelerator: float,
     return FLOPS_PER_PARAM_TOKEN * params * tokens_per_second_per_accelerator / (peak_tflops * 1e12)
 
 
+def training_time_seconds(params: float, tokens: float, *, achieved_flops_per_second: float | None = None,
+                          tokens_per_second: float | None = None, recompute: bool = False) -> float:
+    """Seconds to train on any device (CPU included) from one measured throughput.
+
+    Give either the achieved FLOP/s (time = 6·N·D / FLOP/s, 8·N·D with recompute) or the measured
+    training tokens/s (time = D / tokens/s). Example for the studio, after timing a few steps:
+    training_time_seconds(13.9e6, 5e6, tokens_per_second=1000) -> 5000.0
+    """
+    if (achieved_flops_per_second is None) == (tokens_per_second is None):
+        raise ValueError("give exactly one of achieved_flops_per_second or tokens_per_second")
+    if tokens_per_second is not None:
+        return _positive("tokens", tokens) / _positive("tokens_per_second", tokens_per_second)
+    return training_flops(params, tokens, recompute) / _positive("achieved_flops_per_second", achieved_flops_per_second)
+
+
 def wall_clock_hours(accelerator_hours_: float, count: int) -> float:
     """Ideal scaling: k accelerators share the work evenly."""
     if not (isinstance(count, int) and count >= 1):

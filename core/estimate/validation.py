@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 from core.estimate import training
-from core.estimate.catalogue import accelerators, training_runs
+from core.estimate.catalogue import accelerators, cached, training_runs
 
 DEFAULT_MFU = 0.4
 
@@ -53,6 +53,7 @@ def _own_efficiency_hours(run: dict, flops: float, peak_tflops: float | None) ->
     return None, None, None
 
 
+@cached
 def validation_table(default_mfu: float = DEFAULT_MFU) -> pd.DataFrame:
     """One row per run: our estimates next to the reported figures, with % errors."""
     if not 0 < default_mfu <= 1:
