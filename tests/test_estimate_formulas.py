@@ -196,6 +196,16 @@ def test_lora_and_qlora_train_a_few_million_adapters_on_a_frozen_base():
     assert qlora.activations_gib == lora.activations_gib
 
 
+def test_fp32_training_keeps_fp32_weights_gradients_and_two_adam_moments():
+    tiny = dict(arch=LLAMA2_7B, seq_len=128, micro_batch=2)
+    mixed = training_memory(1e9, "full", **tiny)
+    fp32 = training_memory(1e9, "full", precision="fp32", **tiny)
+    assert (fp32.weights_gib, fp32.gradients_gib, fp32.optimizer_gib) == pytest.approx((4e9 / GIB, 4e9 / GIB, 8e9 / GIB))
+    assert fp32.activations_gib == pytest.approx(2 * mixed.activations_gib)
+    with pytest.raises(ValueError, match="precision"):
+        training_memory(1e9, precision="fp8")
+
+
 def test_training_memory_gib_is_usable_without_an_architecture():
     total = training_memory_gib(135e6, "lora", seq_len=128, micro_batch=8)
     assert 0.2 < total < 5

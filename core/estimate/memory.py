@@ -24,6 +24,7 @@ from core.estimate.architecture import Architecture, shape_from_params
 from core.estimate.units import GIB
 
 Method = Literal["full", "lora", "qlora"]
+Precision = Literal["mixed", "fp32"]
 Recompute = Literal["none", "selective", "full"]
 
 WEIGHT_BYTES_16BIT = 2.0
@@ -31,6 +32,11 @@ GRADIENT_BYTES_16BIT = 2.0
 ADAM_STATE_BYTES = 12.0  # fp32 master copy + momentum + variance (ZeRO's K = 12)
 QLORA_BYTES_PER_PARAM = (4 + 0.127) / 8  # NF4 + double-quantised constants (Dettmers et al. 2023)
 METHODS: tuple[str, ...] = ("full", "lora", "qlora")
+# Bytes per trained parameter (weights, gradients, optimizer) and activation scale by precision.
+# "fp32" (e.g. CPU training): fp32 weights and gradients, Adam's two fp32 moments, no master copy,
+# activations stored in 4 bytes instead of 2.
+PRECISION_BYTES = {"mixed": (WEIGHT_BYTES_16BIT, GRADIENT_BYTES_16BIT, ADAM_STATE_BYTES, 1.0),
+                   "fp32": (4.0, 4.0, 8.0, 2.0)}
 RECOMPUTE: tuple[str, ...] = ("none", "selective", "full")
 
 
@@ -85,6 +91,7 @@ def training_memory(
     pipeline_parallel: int = 1,
     lora_rank: int = 16,
     lora_targets_per_layer: int = 4,
+    precision: Precision = "mixed",
 ) -> TrainingMemory:
     """Memory per accelerator for full fine-tuning / pre-training, LoRA or QLoRA.
 
@@ -92,7 +99,12 @@ def training_memory(
     adapter sizes; without it a plausible shape is derived from N (architecture.shape_from_params).
     count accelerators are split into tensor × pipeline × data parallel groups; ZeRO shards
     over the data-parallel degree count / (tensor_parallel · pipeline_parallel).
+    precision: "mixed" (16-bit weights/gradients/activations, fp32 Adam: 16 bytes per trained
+    parameter) or "fp32" (everything fp32, as on a CPU: 4 + 4 + 8 bytes, activations doubled).
     """
+    if precision not in PRECISION_BYTES:
+        raise ValueError(f"precision must be one of {tuple(PRECISION_BYTES)}, got {precision!r}")
+    weight_b, grad_b, optim_b, act_scale = PRECISION_BYTES[precision]
     if not (math.isfinite(params) and params > 0):
         raise ValueError(f"params must be a positive finite number, got {params!r}")
     if method not in METHODS:
@@ -116,11 +128,11 @@ def training_memory(
         frozen_bytes = 0.0
     else:
         trainable = lora_trainable_params(arch, lora_rank, lora_targets_per_layer)
-        frozen_bytes = (QLORA_BYTES_PER_PARAM if method == "qlora" else WEIGHT_BYTES_16BIT) * shard
+        frozen_bytes = (QLORA_BYTES_PER_PARAM if method == "qlora" else weight_b) * shard
     trainable_shard = trainable / model_parallel
-    weights = frozen_bytes + WEIGHT_BYTES_16BIT * trainable_shard
-    gradients = GRADIENT_BYTES_16BIT * trainable_shard
-    optimizer = ADAM_STATE_BYTES * trainable_shard
+    weights = frozen_bytes + weight_b * trainable_shard
+    gradients = grad_b * trainable_shard
+    optimizer = optim_b * trainable_shard
     if zero_stage >= 1:
         optimizer /= dp
     if zero_stage >= 2:
@@ -128,8 +140,8 @@ def training_memory(
     if zero_stage >= 3:
         weights /= dp
 
-    activations = arch.layers * activation_bytes_per_layer(seq_len, micro_batch, arch.hidden, arch.heads,
-                                                           recompute, tensor_parallel)
+    activations = act_scale * arch.layers * activation_bytes_per_layer(seq_len, micro_batch, arch.hidden, arch.heads,
+                                                                       recompute, tensor_parallel)
     parts = [weights / GIB, gradients / GIB, optimizer / GIB, activations / GIB]
     return TrainingMemory(*parts, total_gib=sum(parts), trainable_params=trainable, data_parallel=dp, method=method)
 
@@ -139,6 +151,7 @@ def training_memory_gib(params: float, method: Method = "full", **kwargs) -> flo
 
     Example: training_memory_gib(135e6, "lora", seq_len=128, micro_batch=8) for SmolLM2-135M.
     Keyword arguments are those of training_memory (arch, seq_len, micro_batch, recompute,
-    zero_stage, count, tensor_parallel, pipeline_parallel, lora_rank, lora_targets_per_layer).
+    zero_stage, count, tensor_parallel, pipeline_parallel, lora_rank, lora_targets_per_layer,
+    precision="fp32" for CPU training).
     """
     return training_memory(params, method, **kwargs).total_gib
