@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import jobs, studio
+from core.config import get_settings
 from core.lm import corpora, registry
 from core.lm.tasks import TASKS, TaskDataError
 from core.lm.train import TrainConfig
@@ -12,7 +13,7 @@ from pages._shared import tr
 
 def _corpus_inputs() -> dict:
     upload = st.file_uploader(tr("studio.corpus.upload"), type=["txt", "md", "csv", "jsonl"], key="studio_corpus_upload",
-                              help=tr("studio.corpus.upload_help"))
+                              help=tr("studio.corpus.upload_help"), max_upload_size=get_settings().max_upload_mb)
     if upload is not None:
         try:
             accepted = corpora.save_upload(upload.name, upload.getvalue())
@@ -51,7 +52,8 @@ def _finetune_inputs() -> dict:
     task = c2.selectbox(tr("studio.task"), TASKS, index=TASKS.index("sentiment"), key="studio_task",
                         format_func=lambda t: tr(f"studio.task.{t}"))
     upload = st.file_uploader(tr("studio.data.upload", suffix=studio.TASK_SUFFIX[task]), key=f"studio_data_upload_{task}",
-                              type=[studio.TASK_SUFFIX[task].lstrip(".")], help=tr(f"studio.data.format.{task}"))
+                              type=[studio.TASK_SUFFIX[task].lstrip(".")], help=tr(f"studio.data.format.{task}"),
+                              max_upload_size=get_settings().max_upload_mb)
     files = {str(p): p for p in studio.bundled_task_files(task)}
     if upload is not None:
         try:

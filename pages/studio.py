@@ -29,7 +29,7 @@ with tab_runs:
         table["status"] = [tr(f"studio.status.{s}") for s in table["status"]]
         st.dataframe(table, width="stretch", hide_index=True)
         ids = [r.id for r in runs]
-        c1, c2 = st.columns([3, 1])
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         pick = c1.selectbox(tr("studio.runs.open"), ids, key="studio_open_pick")
         if c2.button(tr("studio.runs.open_go"), key="studio_open"):
             st.query_params["run"] = pick

@@ -1,0 +1,107 @@
+"""The settings of a training run, one typed object shared by the CLI, the studio and the job
+runner (`python -m core train` flags map one to one: underscores become dashes)."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+# Settings that define the model; on resume they come from the checkpoint.
+ARCH_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "tokenizer", "vocab_size",
+             "base", "task", "lora", "lora_r", "lora_alpha")
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a run; the CLI flags map one to one (underscores become dashes)."""
+
+    out: str = "runs/default"
+    # from scratch
+    corpus: str | None = None  # a bundled corpus name or a text file
+    tokenizer: str = "char"  # char | bpe
+    vocab_size: int = 4096  # bpe only
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64  # context length (from scratch) / max sequence length (fine-tune)
+    dropout: float = 0.0
+    # fine-tuning
+    base: str | None = None  # registry id or local HF directory
+    task: str | None = None
+    data: str | None = None
+    val_data: str | None = None
+    lora: bool = False
+    lora_r: int = 8
+    lora_alpha: int = 16
+    # optimisation
+    batch_size: int = 12
+    grad_accum: int = 1
+    max_iters: int = 2000
+    lr: float = 1e-3
+    min_lr: float | None = None  # default lr / 10
+    warmup_iters: int | None = None  # default min(100, max_iters // 10)
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0
+    # evaluation, logging, checkpoints
+    eval_interval: int = 250
+    eval_iters: int = 20
+    log_interval: int = 10
+    checkpoint_interval: int | None = None  # default eval_interval
+    sample_tokens: int = 200
+    # runtime
+    resume: bool = False
+    seed: int = 1337
+    device: str = "auto"  # auto | cpu | cuda
+    compile: bool = False
+    threads: int | None = None
+    run_id: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "finetune" if self.base else "scratch"
+
+    def validate(self) -> None:
+        if self.base:
+            if not self.task or not self.data:
+                raise ValueError("fine-tuning needs --task and --data with --base")
+        elif not self.corpus:
+            raise ValueError("give --corpus (train from scratch) or --base with --task and --data (fine-tune)")
+        if self.tokenizer not in ("char", "bpe"):
+            raise ValueError("--tokenizer must be char or bpe")
+        positive = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "grad_accum", "max_iters",
+                    "eval_interval", "eval_iters", "log_interval", "lora_r", "vocab_size")
+        for name in positive:
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        if not (math.isfinite(self.lr) and 0 < self.lr < 1):
+            raise ValueError("--lr must be a finite number in (0, 1)")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"--n-embd ({self.n_embd}) must be divisible by --n-head ({self.n_head})")
+        if not 0 <= self.dropout < 1:
+            raise ValueError("--dropout must be in [0, 1)")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError("--device must be auto, cpu or cuda")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_argv(self) -> list[str]:
+        """The `python -m core train` flags for this config (defaults left out, --out always)."""
+        default = TrainConfig()
+        argv = ["--out", self.out]
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("out", "resume", "run_id") or value == getattr(default, f.name) or value is None:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            argv += [flag] if value is True else ([] if value is False else [flag, str(value)])
+        return argv
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in names})
+
+
