@@ -4,20 +4,17 @@ import streamlit as st
 
 from core.estimate import catalogue, compare
 from core.estimate.architecture import Architecture
-from core.estimate.inputs import ArchitectureInputs, InferenceInputs, InputError, MemoryInputs, parse
+from core.estimate.inputs import ArchitectureInputs, InferenceInputs, InputError, MemoryInputs, messages, parse
 from core.estimate.units import human
-from pages._shared import tr
+from pages._shared import lang, tr
 
 st.title(tr("nav.memory_inference"))
 st.caption(tr("estimate.memory.intro"))
 
 
 def show_errors(exc: Exception) -> None:
-    if isinstance(exc, InputError):
-        for field, message in exc.errors.items():
-            st.error(tr("estimate.bad_input", field=tr(f"estimate.field.{field}"), message=message))
-    else:
-        st.error(str(exc))
+    for message in messages(exc, lang()):
+        st.error(message)
     st.stop()
 
 

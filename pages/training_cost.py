@@ -3,10 +3,10 @@ import plotly.express as px
 import streamlit as st
 
 from core.estimate import catalogue, sweep, validation
-from core.estimate.inputs import InputError, TrainingInputs, UserAcceleratorInput, UserRunInput, parse
+from core.estimate.inputs import InputError, TrainingInputs, UserAcceleratorInput, UserRunInput, messages, parse
 from core.estimate.training import estimate_training
 from core.estimate.units import human
-from pages._shared import tr
+from pages._shared import lang, tr
 
 st.title(tr("nav.training_cost"))
 st.caption(tr("estimate.training.intro"))
@@ -61,8 +61,8 @@ try:
                                  "count": int(count), "mfu": mfu, "usd_per_accelerator_hour": price or None,
                                  "pue": pue, "recompute": recompute})
 except InputError as exc:
-    for field, message in exc.errors.items():
-        st.error(tr("estimate.bad_input", field=tr(f"estimate.field.{field}"), message=message))
+    for message in messages(exc, lang()):
+        st.error(message)
     st.stop()
 
 acc = catalogue.accelerator(inp.accelerator_id, accs)
@@ -162,11 +162,9 @@ with st.expander(tr("estimate.user.title"), expanded="est_flash" in st.session_s
             if st.form_submit_button(tr("estimate.user.save")):
                 try:
                     new_id = save(parse(model, data))
-                except InputError as exc:
-                    for field, message in exc.errors.items():
-                        st.error(tr("estimate.bad_input", field=tr(f"estimate.field.{field}"), message=message))
-                except ValueError as exc:
-                    st.error(str(exc))
+                except ValueError as exc:  # InputError included
+                    for message in messages(exc, lang()):
+                        st.error(message)
                 else:
                     st.session_state.est_flash = tr("estimate.user.saved", id=new_id)
                     st.rerun()

@@ -83,6 +83,13 @@ def test_a_bad_accelerator_is_refused_next_to_the_form():
     assert "user_zero_chip" not in set(catalogue.accelerators()["accelerator_id"])
 
 
+def test_input_errors_are_shown_in_the_chosen_language():
+    at = open_page(TRAINING, lang="zh")
+    at.text_input[0].set_value("Zero Chip")
+    at.button[0].click().run()
+    assert any("稠密 bf16 TFLOP/s：必须大于 0" in e.value for e in at.error)
+
+
 def test_memory_page_says_whether_a_model_fits():
     at = open_page(MEMORY)
     at.selectbox[0].set_value("llama2_70b")

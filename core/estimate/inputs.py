@@ -12,9 +12,32 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 
 class InputError(ValueError):
-    def __init__(self, errors: dict[str, str]):
+    """errors: field -> English message (CLI); codes: field -> (pydantic error type, context)."""
+
+    def __init__(self, errors: dict[str, str], codes: dict[str, tuple[str, dict]] | None = None):
         self.errors = errors
+        self.codes = codes or {}
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+# Error types with a translated message in core/locales/estimate.json (estimate.err.<type>).
+TRANSLATED_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number",
+                     "literal_error", "string_too_short", "string_too_long", "int_parsing", "float_parsing",
+                     "int_from_float", "missing"}
+
+
+def messages(exc: Exception, lang: str | None = None) -> list[str]:
+    """One readable line per bad field, in the UI language: "<field label>: <what is wrong>"."""
+    from core.i18n import t
+
+    if not isinstance(exc, InputError):
+        return [str(exc)]
+    out = []
+    for field, message in exc.errors.items():
+        kind, ctx = exc.codes.get(field, ("", {}))
+        text = t(f"estimate.err.{kind}", lang, **ctx) if kind in TRANSLATED_ERRORS else message
+        out.append(t("estimate.bad_input", lang, field=t(f"estimate.field.{field}", lang), message=text))
+    return out
 
 
 class _Inputs(BaseModel):
@@ -117,7 +140,12 @@ def parse(model: type[_Inputs], data: dict) -> _Inputs:
         return model(**data)
     except ValidationError as exc:
         errors: dict[str, str] = {}
+        codes: dict[str, tuple[str, dict]] = {}
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "input"
-            errors.setdefault(field, err["msg"])
-        raise InputError(errors) from None
+            if field not in errors:
+                errors[field] = err["msg"]
+                ctx = {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+                       for k, v in (err.get("ctx") or {}).items()}
+                codes[field] = (err["type"], ctx)
+        raise InputError(errors, codes) from None
