@@ -3,7 +3,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.estimate import catalogue, compare
-from core.estimate.architecture import Architecture
+from core.estimate.architecture import Architecture, shape_from_params
 from core.estimate.inputs import ArchitectureInputs, InferenceInputs, InputError, MemoryInputs, messages, parse
 from core.estimate.units import human
 from pages._shared import lang, tr
@@ -36,10 +36,17 @@ accs = catalogue.accelerators()
 names = dict(zip(accs["accelerator_id"], accs["name"]))
 presets = catalogue.presets()
 preset_names = dict(zip(presets["preset_id"], presets["name"] + " (" + presets["params_b"].map("{:g}B".format) + ")"))
+# A use case (?use_case=<id>, as the explorer links) adds its model size, shaped by shape_from_params.
+use_case = catalogue.use_case(st.query_params["use_case"]) if "use_case" in st.query_params else None
+if use_case is not None:
+    preset_names = {"use_case": tr("estimate.memory.from_use_case", name=use_case["name"],
+                                   params=f"{use_case['model_params_b']:g}")} | preset_names
 choice = st.selectbox(tr("estimate.memory.model"), [*preset_names, "custom"],
-                      index=list(preset_names).index("llama2_7b") if "llama2_7b" in preset_names else 0,
+                      index=list(preset_names).index("llama2_7b") if use_case is None and "llama2_7b" in preset_names else 0,
                       format_func=lambda k: tr("estimate.memory.custom") if k == "custom" else preset_names[k])
-if choice == "custom":
+if choice == "use_case":
+    arch = shape_from_params(float(use_case["model_params_b"]) * 1e9)
+elif choice == "custom":
     c = st.columns(7)
     shape = {key: c[i].number_input(tr(f"estimate.field.{key}"), min_value=1, value=default, key=f"est_arch_{key}")
              for i, (key, default) in enumerate({"layers": 32, "hidden": 4096, "heads": 32, "kv_heads": 8,

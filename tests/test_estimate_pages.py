@@ -111,6 +111,12 @@ def test_memory_page_training_tab_counts_lora_adapters():
     assert metric(at, "Trainable parameters") == "16.8M"
 
 
+def test_memory_page_sizes_the_model_of_a_linked_use_case(estimate_data):
+    at = open_page(MEMORY, use_case="support-bot")
+    assert at.selectbox[0].value == "use_case"
+    assert any("8B" in c.value for c in at.caption)  # "8B parameters · …"
+
+
 def test_memory_page_custom_architecture_refuses_bad_shapes():
     at = open_page(MEMORY)
     at.selectbox[0].set_value("custom").run()
