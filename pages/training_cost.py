@@ -75,10 +75,15 @@ m[1].metric(tr("estimate.training.accelerator_hours"), human(est.accelerator_hou
 m[2].metric(tr("estimate.training.wall_clock"), tr("estimate.days", n=f"{est.wall_clock_days:,.1f}"))
 m[3].metric(tr("estimate.training.cost"), "n/a" if est.cost_usd is None else f"${human(est.cost_usd)}")
 m[4].metric(tr("estimate.training.energy"), "n/a" if est.energy_kwh is None else f"{human(est.energy_kwh)} kWh")
-st.caption(tr("estimate.training.chinchilla", ratio=f"{est.tokens_per_param:,.1f}",
-              optimal=human(est.chinchilla_tokens)) + " · " +
-           (tr("estimate.training.price_from", provider=acc.price_provider or "—", usd=f"{usd:.3g}") if usd else
-            tr("estimate.training.no_price")))
+if inp.usd_per_accelerator_hour is not None:
+    price_note = tr("estimate.training.price_yours", usd=f"{usd:.3g}")
+elif usd is not None:
+    price_note = tr("estimate.training.price_from", provider=acc.price_provider, usd=f"{usd:.3g}",
+                    kind=tr(f"estimate.price_kind.{acc.price_kind}"))
+else:
+    price_note = tr("estimate.training.no_price")
+st.caption(tr("estimate.training.chinchilla", ratio=f"{est.tokens_per_param:,.1f}", optimal=human(est.chinchilla_tokens))
+           + " · " + price_note)
 
 st.subheader(tr("estimate.training.across"))
 comparison = sweep.compare_accelerators(inp.params, inp.tokens, inp.count, mfu=inp.mfu, pue=inp.pue,

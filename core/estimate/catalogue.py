@@ -22,13 +22,13 @@ from core.estimate.architecture import Architecture
 from core.estimate.inputs import UserAcceleratorInput, UserRunInput
 
 ACCELERATOR_COLUMNS = ["accelerator_id", "name", "bf16_tflops_dense", "memory_gib", "bandwidth_tbs",
-                       "board_power_w", "usd_per_accelerator_hour", "price_provider", "source_url",
+                       "board_power_w", "usd_per_accelerator_hour", "price_provider", "price_kind", "source_url",
                        "source_date", "user_added"]
 
 # The cheapest on-demand price per accelerator; capacity-block prices only where no on-demand one exists.
 _ACCELERATORS_SQL = """
 WITH ranked AS (
-    SELECT accelerator_id, provider, usd_per_accelerator_hour,
+    SELECT accelerator_id, provider, pricing, usd_per_accelerator_hour,
            row_number() OVER (PARTITION BY accelerator_id
                               ORDER BY (pricing = 'on-demand') DESC, usd_per_accelerator_hour) AS rk
     FROM accelerator_prices
@@ -37,6 +37,7 @@ SELECT a.accelerator_id, a.name, a.bf16_tflops_dense::DOUBLE AS bf16_tflops_dens
        a.memory_gib::DOUBLE AS memory_gib, a.bandwidth_tbs::DOUBLE AS bandwidth_tbs,
        a.board_power_w::DOUBLE AS board_power_w,
        r.usd_per_accelerator_hour::DOUBLE AS usd_per_accelerator_hour, r.provider AS price_provider,
+       r.pricing AS price_kind,
        a.source_url, a.source_date::VARCHAR AS source_date, false AS user_added
 FROM accelerators a LEFT JOIN ranked r ON r.accelerator_id = a.accelerator_id AND r.rk = 1
 ORDER BY a.bf16_tflops_dense DESC
@@ -89,6 +90,7 @@ class Accelerator:
     board_power_w: float | None
     usd_per_accelerator_hour: float | None
     price_provider: str | None
+    price_kind: str | None
     user_added: bool
 
 
@@ -109,6 +111,7 @@ def user_accelerators() -> pd.DataFrame:
         [{"accelerator_id": r.accelerator_id, "name": r.name, "bf16_tflops_dense": r.bf16_tflops_dense,
           "memory_gib": r.memory_gib, "bandwidth_tbs": r.bandwidth_tbs, "board_power_w": r.board_power_w,
           "usd_per_accelerator_hour": r.usd_per_accelerator_hour, "price_provider": "user",
+          "price_kind": "user" if r.usd_per_accelerator_hour is not None else None,
           "source_url": r.source, "source_date": r.created_at.date().isoformat(), "user_added": True}
          for r in rows],
         columns=ACCELERATOR_COLUMNS,
@@ -134,7 +137,8 @@ def accelerator(accelerator_id: str, table: pd.DataFrame | None = None) -> Accel
         accelerator_id=r.accelerator_id, name=r["name"], bf16_tflops_dense=float(r.bf16_tflops_dense),
         memory_gib=float(r.memory_gib), bandwidth_tbs=float(r.bandwidth_tbs),
         board_power_w=_none_if_nan(r.board_power_w), usd_per_accelerator_hour=_none_if_nan(r.usd_per_accelerator_hour),
-        price_provider=_none_if_nan(r.price_provider), user_added=bool(r.user_added),
+        price_provider=_none_if_nan(r.price_provider), price_kind=_none_if_nan(r.price_kind),
+        user_added=bool(r.user_added),
     )
 
 
