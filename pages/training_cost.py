@@ -19,11 +19,9 @@ st.session_state.setdefault("est_tokens_b", 140.0)
 
 
 def apply_use_case(use_case_id: str | None) -> None:
-    uc = catalogue.use_case(use_case_id) if use_case_id else None
-    if uc is not None:
-        st.session_state.est_params_b = float(uc["model_params_b"])
-        tokens = uc["training_tokens_b"]
-        st.session_state.est_tokens_b = float(tokens) if tokens == tokens and tokens > 0 else 20 * float(uc["model_params_b"])
+    sizes = catalogue.use_case_sizes(use_case_id) if use_case_id else None
+    if sizes is not None:
+        st.session_state.est_params_b, st.session_state.est_tokens_b = sizes
 
 
 # Prefill from a use case: the explorer links here with ?use_case=<id>; the select box does the same.

@@ -27,7 +27,7 @@ def estimate_data(monkeypatch, tmp_path):
         shutil.copy(ROOT / "data" / name, data / name)
     (data / "use_cases.csv").write_text(
         "use_case_id,name,task,model_params_b,training_tokens_b\n"
-        "support-bot,Support bot,qa,8,0.02\nfraud,Fraud detection,tabular,0.005,0.5\n")
+        "support-bot,Support bot,qa,8,0.02\nfraud,Fraud detection,tabular,0.005,0.5\nno-tokens,No budget,qa,1,\n")
     monkeypatch.setenv("OPPLAB_DATA_DIR", str(data))
     monkeypatch.setenv("OPPLAB_CATALOG_PATH", str(tmp_path / "catalog.duckdb"))
     catalog.reset()
@@ -85,6 +85,8 @@ def test_presets_derive_close_to_their_published_size():
 def test_use_cases_are_read_defensively(estimate_data):
     assert catalogue.use_case("support-bot")["model_params_b"] == 8
     assert catalogue.use_case("nope") is None
+    assert catalogue.use_case_sizes("support-bot") == (8.0, 0.02)
+    assert catalogue.use_case_sizes("no-tokens") == (1.0, 20.0)  # no budget given: Chinchilla's 20·N
     (estimate_data / "use_cases.csv").unlink()
     assert catalogue.use_cases().empty and catalogue.use_case("support-bot") is None
 

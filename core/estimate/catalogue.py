@@ -20,6 +20,7 @@ from core import catalog, store
 from core.config import get_settings
 from core.estimate.architecture import Architecture
 from core.estimate.inputs import UserAcceleratorInput, UserRunInput
+from core.estimate.training import chinchilla_optimal_tokens
 
 ACCELERATOR_COLUMNS = ["accelerator_id", "name", "bf16_tflops_dense", "memory_gib", "bandwidth_tbs",
                        "board_power_w", "usd_per_accelerator_hour", "price_provider", "price_kind", "source_url",
@@ -211,6 +212,17 @@ def use_case(use_case_id: str) -> dict | None:
     df = use_cases()
     row = df[df["use_case_id"].astype(str) == str(use_case_id)]
     return None if row.empty else row.iloc[0].to_dict()
+
+
+def use_case_sizes(use_case_id: str) -> tuple[float, float] | None:
+    """(parameters, training tokens) in billions for a use case; tokens default to Chinchilla's 20·N."""
+    uc = use_case(use_case_id)
+    if uc is None:
+        return None
+    params_b, tokens_b = float(uc["model_params_b"]), _none_if_nan(uc["training_tokens_b"])
+    if tokens_b is None or not tokens_b > 0:
+        tokens_b = chinchilla_optimal_tokens(params_b * 1e9) / 1e9
+    return params_b, float(tokens_b)
 
 
 def _slug(text: str) -> str:
