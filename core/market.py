@@ -251,6 +251,18 @@ def top_pick_by_weight(long: pd.DataFrame) -> pd.DataFrame:
     return long[long["rank"] == 1][["weight", "use_case_id", "score"]].reset_index(drop=True)
 
 
+def top_pick_runs(long: pd.DataFrame) -> pd.DataFrame:
+    """The rank-1 use case as runs of consecutive weights: (from_weight, to_weight, use_case_id)."""
+    picks = top_pick_by_weight(long)
+    runs: list[dict] = []
+    for row in picks.itertuples():
+        if runs and runs[-1]["use_case_id"] == row.use_case_id:
+            runs[-1]["to_weight"] = row.weight
+        else:
+            runs.append({"from_weight": row.weight, "to_weight": row.weight, "use_case_id": row.use_case_id})
+    return pd.DataFrame(runs, columns=["from_weight", "to_weight", "use_case_id"])
+
+
 def ranked_table(scored: pd.DataFrame) -> pd.DataFrame:
     """The export: one row per use case with its score, parts, market figures and their basis."""
     cols = {

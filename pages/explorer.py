@@ -63,9 +63,9 @@ else:
     st.caption(tr("explorer.sens.caption"))
     st.plotly_chart(charts.sensitivity_chart(long[long["use_case_id"].isin(keep)], labels, weights[crit], lang(),
                                              tr(f"explorer.crit.{crit}")), width="stretch")
-    picks = market.top_pick_by_weight(long).assign(use_case_id=lambda d: d["use_case_id"].map(labels))
-    st.dataframe(picks.rename(columns={"weight": tr("explorer.chart.weight"), "use_case_id": tr("explorer.sens.top"),
-                                       "score": tr("explorer.chart.score")}), hide_index=True, width="stretch")
+    for run in market.top_pick_runs(long).itertuples():
+        st.markdown(tr("explorer.sens.run", low=f"{run.from_weight:g}", high=f"{run.to_weight:g}",
+                       name=labels[run.use_case_id]))
 
 st.subheader(tr("explorer.table.title"))
 table = shown.assign(basis=shown["market_basis"].map(lambda b: tr(f"explorer.basis.{b}")),

@@ -135,6 +135,10 @@ def test_sensitivity_moves_one_weight_from_0_to_10_and_reranks():
     assert sorted(long["weight"].unique()) == list(map(float, range(11)))
     picks = market.top_pick_by_weight(long).set_index("weight")["use_case_id"]
     assert picks[0.0] == "small-safe" and picks[10.0] == "big-risky"
+    runs = market.top_pick_runs(long)
+    assert runs["use_case_id"].tolist() == ["small-safe", "big-risky"]
+    assert runs["from_weight"].iloc[0] == 0 and runs["to_weight"].iloc[-1] == 10
+    assert runs["to_weight"].iloc[0] + 1 == runs["from_weight"].iloc[1]
     # the current weights reproduce score()'s ranking at the current weight
     at_one = long[long.weight == 1.0].set_index("use_case_id")["score"]
     assert at_one.to_dict() == pytest.approx(market.score(df, weights).set_index("use_case_id")["score"].to_dict())

@@ -115,8 +115,8 @@ def test_radar_and_sensitivity_views_render(view):
     assert spec["data"][0]["type"] == ("scatterpolar" if view == "radar" else "scatter")
     if view == "sensitivity":
         at.selectbox(key="ex_sens").select("regulation").run()
-        picks = next(df.value for df in at.dataframe if "Top pick" in df.value.columns)
-        assert len(picks) == market.MAX_WEIGHT + 1
+        runs = [m.value for m in at.markdown if m.value.startswith("- Weight")]
+        assert runs and runs[0].startswith("- Weight **0–") and "10**" in runs[-1]
 
 
 def test_saving_a_scenario_lists_it_and_a_duplicate_name_is_refused():
