@@ -79,7 +79,7 @@ with serve:
     except InputError as exc:
         show_errors(exc)
     settings = inp.model_dump(exclude={"accelerator_id", "usd_per_accelerator_hour"})
-    est = compare.inference_on(arch, inp.accelerator_id, accs, **settings)
+    est = compare.inference_on(arch, inp.accelerator_id, **settings)
     m = st.columns(6)
     m[0].metric(tr("estimate.memory.fits"), tr("estimate.yes") if est.fits else tr("estimate.no"),
                 f"{est.total_gib:,.1f} / {est.capacity_gib:,.0f} GiB", delta_color="off", delta_arrow="off")

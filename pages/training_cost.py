@@ -63,7 +63,7 @@ except InputError as exc:
         st.error(message)
     st.stop()
 
-acc = catalogue.accelerator(inp.accelerator_id, accs)
+acc = catalogue.accelerator(inp.accelerator_id)
 usd = inp.usd_per_accelerator_hour if inp.usd_per_accelerator_hour is not None else acc.usd_per_accelerator_hour
 est = estimate_training(inp.params, inp.tokens, acc.bf16_tflops_dense, inp.count, inp.mfu, usd, acc.board_power_w,
                         inp.pue, inp.recompute)

@@ -128,19 +128,28 @@ def accelerators() -> pd.DataFrame:
     return df[ACCELERATOR_COLUMNS]
 
 
-def accelerator(accelerator_id: str, table: pd.DataFrame | None = None) -> Accelerator:
-    df = accelerators() if table is None else table
-    row = df[df["accelerator_id"] == accelerator_id]
-    if row.empty:
-        raise KeyError(f"unknown accelerator {accelerator_id!r} (see `python -m core estimate accelerators`)")
-    r = row.iloc[0]
+def _accelerator_from_row(r) -> Accelerator:
     return Accelerator(
-        accelerator_id=r.accelerator_id, name=r["name"], bf16_tflops_dense=float(r.bf16_tflops_dense),
+        accelerator_id=r.accelerator_id, name=r.name, bf16_tflops_dense=float(r.bf16_tflops_dense),
         memory_gib=float(r.memory_gib), bandwidth_tbs=float(r.bandwidth_tbs),
         board_power_w=_none_if_nan(r.board_power_w), usd_per_accelerator_hour=_none_if_nan(r.usd_per_accelerator_hour),
         price_provider=_none_if_nan(r.price_provider), price_kind=_none_if_nan(r.price_kind),
         user_added=bool(r.user_added),
     )
+
+
+@cached
+def accelerator_list() -> tuple[Accelerator, ...]:
+    """Every accelerator as an immutable record, in the catalogue's order."""
+    return tuple(_accelerator_from_row(r) for r in accelerators().itertuples(index=False))
+
+
+def accelerator(accelerator_id: str, table: pd.DataFrame | None = None) -> Accelerator:
+    rows = accelerator_list() if table is None else tuple(_accelerator_from_row(r) for r in table.itertuples(index=False))
+    for acc in rows:
+        if acc.accelerator_id == accelerator_id:
+            return acc
+    raise KeyError(f"unknown accelerator {accelerator_id!r} (see `python -m core estimate accelerators`)")
 
 
 def prices(accelerator_id: str | None = None) -> pd.DataFrame:
