@@ -10,6 +10,7 @@ import streamlit as st
 from core import explorer_data, market, scenarios
 from pages._shared import lang, tr
 
+SOURCE_COLUMNS = ("metric", "value", "unit", "region", "figure_year", "publisher", "published_year", "confidence")
 SIZE_STEPS = (0.001, 0.01, 0.1, 0.5, 1.0, 3.0, 10.0)  # billions of parameters
 
 
@@ -117,12 +118,12 @@ def render_details(shown, labels: dict[str, str]) -> None:
     st.markdown(f"**{row['label']}** · {row['domain_label']} · {tr('explorer.task.' + row['task'])}")
     st.write(row["description_zh"] if zh and row.get("description_zh") else row["description"])
     c1, c2, c3 = st.columns(3)
-    c1.metric(tr("explorer.col.market"), f"USD {money(row['market_usd_b'])}B", tr(f"explorer.basis.{row['market_basis']}"),
-              delta_color="off")
-    c2.metric(tr("explorer.col.growth"), f"{row['growth_pct']:.1f}%", tr(f"explorer.basis.{row['growth_basis']}"),
-              delta_color="off")
+    quiet = dict(delta_color="off", delta_arrow="off")
+    c1.metric(tr("explorer.home.market"), f"USD {money(row['market_usd_b'])}B",
+              tr(f"explorer.basis.{row['market_basis']}"), **quiet)
+    c2.metric(tr("explorer.col.growth"), f"{row['growth_pct']:.1f}%", tr(f"explorer.basis.{row['growth_basis']}"), **quiet)
     c3.metric(tr("explorer.col.size"), size_label(row["model_params_b"]),
-              tr("explorer.details.tokens", tokens=f"{row['training_tokens_b']:g}"), delta_color="off")
+              tr("explorer.details.tokens", tokens=f"{row['training_tokens_b']:g}"), **quiet)
     st.caption(tr("explorer.details.model_note") + " " + str(row["model_note"]))
     if str(row.get("market_note") or "").strip():
         st.caption(tr("explorer.details.market_note") + " " + str(row["market_note"]))
@@ -132,5 +133,7 @@ def render_details(shown, labels: dict[str, str]) -> None:
     figs = figs.assign(role=figs["role"].map(lambda r: tr(f"explorer.role.{r}")))
     st.dataframe(figs[["metric", "value", "unit", "region", "figure_year", "publisher", "published_year", "confidence",
                        "role", "url", "note"]], hide_index=True, width="stretch",
-                 column_config={"url": st.column_config.LinkColumn(tr("explorer.details.link"), display_text="↗"),
-                                "role": tr("explorer.details.role"), "note": st.column_config.TextColumn(width="large")})
+                 column_config={**{c: tr(f"explorer.src.{c}") for c in SOURCE_COLUMNS},
+                                "url": st.column_config.LinkColumn(tr("explorer.details.link"), display_text="↗"),
+                                "role": tr("explorer.details.role"),
+                                "note": st.column_config.TextColumn(tr("explorer.src.note"), width="large")})

@@ -30,7 +30,7 @@ if shown.empty:
     st.stop()
 
 top = shown.iloc[0]
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = st.columns([1, 1.6, 1.1, 1])
 c1.metric(tr("explorer.kpi.shown"), f"{len(shown)} / {len(scored)}", border=True)
 c2.metric(tr("explorer.kpi.top"), f"{top['score']:.1f}", top["label"], delta_color="off", delta_arrow="off", border=True)
 c3.metric(tr("explorer.kpi.market"), f"USD {money(shown['market_usd_b'].sum())}B", border=True,
