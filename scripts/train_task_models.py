@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=float, default=1.0, help="multiply steps (0.01: dry run)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--eval-limit", type=int, default=None, help="evaluate on the first N test examples")
-    p.add_argument("--skip-train", action="store_true", help="evaluate existing runs only")
+    p.add_argument("--skip-train", action="store_true",
+                   help="no training: re-evaluate the adapters already in --out-dir and update their cards")
     args = p.parse_args(argv)
 
     from core.lm.evaluate import evaluate
@@ -108,16 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     for task in args.tasks:
         spec = TASKS[task]
         model_dir = Path(args.runs_dir) / f"task-{task}" / "model"
-        if not (model_dir / "adapter_model.safetensors").is_file():
-            continue
+        dest = Path(args.out_dir) / spec["id"]
         test_path = f"data/tasks/{task}/test.{spec['ext']}"
         examples = load_task_examples(task, ROOT / test_path)
-        dest = Path(args.out_dir) / spec["id"]
-        dest.mkdir(parents=True, exist_ok=True)
-        to_fp16(model_dir / "adapter_model.safetensors", dest / "adapter_model.safetensors")
-        shutil.copy(model_dir / "adapter_config.json", dest / "adapter_config.json")
-        shutil.copy(model_dir / "training.json", dest / "training.json")
-        (dest / "model_card.json").write_text(json.dumps({"id": spec["id"], "task": task, "base": args.base}))
+        previous = json.loads((dest / "model_card.json").read_text()) if (dest / "model_card.json").is_file() else {}
+        if not args.skip_train:
+            if not (model_dir / "adapter_model.safetensors").is_file():
+                continue
+            dest.mkdir(parents=True, exist_ok=True)
+            to_fp16(model_dir / "adapter_model.safetensors", dest / "adapter_model.safetensors")
+            shutil.copy(model_dir / "adapter_config.json", dest / "adapter_config.json")
+            shutil.copy(model_dir / "training.json", dest / "training.json")
+            (dest / "model_card.json").write_text(json.dumps({"id": spec["id"], "task": task, "base": args.base}))
+        elif not (dest / "adapter_model.safetensors").is_file():
+            continue
         tuned = load_model(dest, device=args.device, fast=False)
         tuned.info.card["calibrate"] = False
         tuned_metrics = evaluate(tuned, task, examples, limit=args.eval_limit)
@@ -128,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                                                              calibrate=False)["accuracy"]
         cmd = train_command(task, spec, args)
         train_cmd = "python " + " ".join(cmd[1:]).replace(args.runs_dir, ".state/runs")
-        res = train_results.get(task, {})
-        card = {
+        res = train_results.get(task) or {k: previous.get(k) for k in ("steps", "train_loss", "val_loss")} | {
+            "wall_seconds": previous.get("train_seconds"), "device": previous.get("train_device")}
+        card = {**previous, **{
             "id": spec["id"], "task": task, "base": args.base, "name": f"SmolLM2-135M-Instruct + LoRA ({task})",
             "calibrate": False,
             "metrics": {k: v for k, v in tuned_metrics.items() if k not in ("model", "task", "decoder", "seconds")},
@@ -145,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": train_cmd,
             "eval_command": f"python -m core eval --model {spec['id']} --task {task} --data {test_path} --device auto --json",
             "prepare_command": "python scripts/prepare_task_data.py",
-        }
+        }}
         (dest / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
         summary[task] = {"tuned": card["metrics"], "base": card["base_metrics"]}
         print(f"evaluated {task}: {json.dumps(summary[task])}", flush=True)

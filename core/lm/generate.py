@@ -229,7 +229,11 @@ def pick_next(logits: torch.Tensor, seen: torch.Tensor | None, params: Generatio
 
 
 def eos_ids(lm: Any) -> set[int]:
+    """Token ids that end an answer: the end-of-sequence ids and, for chat models, every special
+    token (a chat model that starts a new turn, <|im_start|>, has finished its answer)."""
     ids: set[int] = set()
+    if getattr(lm.tokenizer, "chat_template", None):
+        ids.update(int(i) for i in getattr(lm.tokenizer, "all_special_ids", []) if i != getattr(lm.tokenizer, "unk_token_id", None))
     for source in (getattr(lm.model, "generation_config", None), lm.model.config, lm.tokenizer):
         value = getattr(source, "eos_token_id", None)
         if isinstance(value, int):

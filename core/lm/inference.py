@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import torch
 
 from core.lm import tasks
-from core.lm.generate import Generation, GenerationParams
+from core.lm.generate import Generation, GenerationParams, eos_ids
 
 
 @dataclass
@@ -155,7 +155,8 @@ def batch_generate(lm: Any, prompts: Sequence[str], max_new_tokens: int, batch_s
             idx = order[start:start + batch_size]
             enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             gen = lm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                    pad_token_id=tok.pad_token_id, repetition_penalty=1.0)
+                                    pad_token_id=tok.pad_token_id, repetition_penalty=1.0,
+                                    eos_token_id=sorted(eos_ids(lm)))
             for i, row in zip(idx, gen[:, enc["input_ids"].shape[1]:]):
                 results[i] = tok.decode(row, skip_special_tokens=True)
         out = [results[i] for i in range(len(prompts))]
