@@ -10,6 +10,8 @@ import streamlit as st
 from core import explorer_data, market, scenarios
 from pages._shared import lang, tr
 
+DEMO_PAGES = {"generation": "pages/generate.py", "qa": "pages/qa.py", "translation": "pages/translate.py",
+              "sentiment": "pages/sentiment.py"}  # the tasks the demo pages show live
 SOURCE_COLUMNS = ("metric", "value", "unit", "region", "figure_year", "publisher", "published_year", "confidence")
 SIZE_STEPS = (0.001, 0.01, 0.1, 0.5, 1.0, 3.0, 10.0)  # billions of parameters
 
@@ -125,6 +127,14 @@ def render_details(shown, labels: dict[str, str]) -> None:
     c3.metric(tr("explorer.col.size"), size_label(row["model_params_b"]),
               tr("explorer.details.tokens", tokens=f"{row['training_tokens_b']:g}"), **quiet)
     st.caption(tr("explorer.details.model_note") + " " + str(row["model_note"]))
+    links = st.columns(3)
+    links[0].page_link("pages/training_cost.py", label=tr("explorer.details.cost"), icon=":material/payments:",
+                       query_params={"use_case": uid, "lang": lang()})
+    links[1].page_link("pages/memory_inference.py", label=tr("explorer.details.memory"), icon=":material/memory:",
+                       query_params={"use_case": uid, "lang": lang()})
+    if row["task"] in DEMO_PAGES:
+        links[2].page_link(DEMO_PAGES[row["task"]], label=tr("explorer.details.demo"), icon=":material/play_circle:",
+                           query_params={"lang": lang()})
     if str(row.get("market_note") or "").strip():
         st.caption(tr("explorer.details.market_note") + " " + str(row["market_note"]))
     st.caption(tr("explorer.details.scores_note") + " " + str(row["scores_note"]))

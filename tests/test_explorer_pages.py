@@ -213,3 +213,12 @@ def test_pages_speak_chinese_and_keep_the_filters_when_the_language_changes():
     assert not at.exception
     assert at.title[0].value == "哪个 AI 应用值得做？"
     assert set(ranked(at)["domain_label"]) == {"法律"}
+
+
+def test_the_details_panel_links_the_use_case_to_the_estimators_and_its_demo():
+    at = open_page("pages/explorer.py", ex_q="translation")
+    links = {link.value: link for link in at.page_link}
+    cost = links["Estimate its training cost"]
+    assert "use_case=document-translation" in cost.proto.query_string
+    assert "use_case=document-translation" in links["Memory and inference for this model"].proto.query_string
+    assert links["See this task live"].proto.page.endswith("translate")
