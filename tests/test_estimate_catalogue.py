@@ -193,6 +193,13 @@ def test_cli_memory_and_inference():
     assert inf["kv_cache_gib"] == pytest.approx(2.0)
 
 
+def test_cli_help_lists_every_command():
+    r = _cli("--help")
+    assert r.returncode == 0
+    for command in ("training", "memory", "inference", "accelerators", "validate"):
+        assert command in r.stdout
+
+
 @pytest.mark.parametrize("args,message", [
     (("training", "--params", "-5", "--tokens", "1T", "--accelerator", "h100_sxm", "--count", "8"), "--params"),
     (("training", "--params", "7B", "--tokens", "1T", "--accelerator", "nope", "--count", "8"), "unknown accelerator"),

@@ -104,7 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
     i.add_argument("--price", type=float, help="USD per accelerator-hour (default: catalogue price)")
 
     sub.add_parser("accelerators", help="list the accelerator catalogue (shipped and yours)")
-    v = sub.add_parser("validate", help="our estimates vs published training runs, with % error")
+    v = sub.add_parser("validate", help="our estimates vs published training runs, with %% error")
     v.add_argument("--default-mfu", type=float, default=validation.DEFAULT_MFU,
                    help="MFU for runs that report none (default 0.4)")
     for p in (t, m, i, sub.choices["accelerators"], v):
