@@ -246,6 +246,13 @@ def sensitivity(df: pd.DataFrame, weights: dict[str, float], criterion: str,
     })
 
 
+def sensitivity_focus(long: pd.DataFrame, ranked_ids: list[str], top_n: int = 8) -> pd.DataFrame:
+    """The lines worth drawing: the current top_n (ranked_ids in today's order) plus every use case
+    that reaches the top 3 somewhere on the grid."""
+    keep = set(ranked_ids[:top_n]) | set(long.loc[long["rank"] <= 3, "use_case_id"])
+    return long[long["use_case_id"].isin(keep)]
+
+
 def top_pick_by_weight(long: pd.DataFrame) -> pd.DataFrame:
     """From a sensitivity table: the rank-1 use case at every weight on the grid."""
     return long[long["rank"] == 1][["weight", "use_case_id", "score"]].reset_index(drop=True)

@@ -261,6 +261,19 @@ def evaluate(catalogue: pd.DataFrame, state: ScenarioState) -> pd.DataFrame:
     return market.evaluate(catalogue, state.weights, state.overrides)
 
 
+def overview(catalogue: pd.DataFrame, records: list[ScenarioRecord]) -> pd.DataFrame:
+    """One row per scenario: its top pick (under its own weights, assumptions and filters) and counts."""
+    rows = []
+    for r in records:
+        ranked = market.apply_filters(evaluate(catalogue, r.state), r.state.filters_obj())
+        top = ranked.iloc[0] if len(ranked) else None
+        rows.append({"id": r.id, "name": r.name, "top_id": None if top is None else top["use_case_id"],
+                     "top_name": "" if top is None else top["name"], "top_name_zh": "" if top is None else top["name_zh"],
+                     "score": None if top is None else float(top["score"]), "shown": len(ranked),
+                     "edited": len(r.state.overrides), "view": r.state.view, "updated": r.updated_at, "notes": r.notes})
+    return pd.DataFrame(rows)
+
+
 def compare(catalogue: pd.DataFrame, a: ScenarioState, b: ScenarioState) -> pd.DataFrame:
     """Side by side: score and rank under A and under B, delta = B - A, largest moves first."""
     sa = evaluate(catalogue, a)[["use_case_id", "name", "name_zh", "domain", "domain_zh", "score", "rank"]]

@@ -58,10 +58,9 @@ else:
     crit = st.selectbox(tr("explorer.sens.criterion"), list(market.CRITERION), key="ex_sens", bind="query-params",
                         format_func=lambda k: tr(f"explorer.crit.{k}"))
     long = market.sensitivity(shown, weights, crit)
-    first = long[long["weight"] == long["weight"].min()]
-    keep = set(shown["use_case_id"][:8]) | set(long[long["rank"] <= 3]["use_case_id"])
     st.caption(tr("explorer.sens.caption"))
-    st.plotly_chart(charts.sensitivity_chart(long[long["use_case_id"].isin(keep)], labels, weights[crit], lang(),
+    focus = market.sensitivity_focus(long, list(shown["use_case_id"]))
+    st.plotly_chart(charts.sensitivity_chart(focus, labels, weights[crit], lang(),
                                              tr(f"explorer.crit.{crit}")), width="stretch")
     for run in market.top_pick_runs(long).itertuples():
         st.markdown(tr("explorer.sens.run", low=f"{run.from_weight:g}", high=f"{run.to_weight:g}",

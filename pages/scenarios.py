@@ -57,14 +57,12 @@ if not records:
 
 base = explorer_data.catalogue()
 by_id = {r.id: r for r in records}
-overview = []
-for r in records:
-    top = scenarios.evaluate(base, r.state).iloc[0]
-    overview.append({"name": r.name, "top": top["name_zh" if lang() == "zh" else "name"], "score": top["score"],
-                     "edited": len(r.state.overrides), "view": tr(f"explorer.view.{r.state.view}"),
-                     "updated": r.updated_at, "notes": r.notes})
-st.dataframe(pd.DataFrame(overview), hide_index=True, width="stretch", column_config={
-    "name": tr("explorer.sc.col.name"), "top": tr("explorer.sc.col.top"),
+overview = scenarios.overview(base, records)
+overview = overview.assign(top=overview["top_name_zh" if lang() == "zh" else "top_name"],
+                           view=overview["view"].map(lambda v: tr(f"explorer.view.{v}")))
+st.dataframe(overview[["name", "top", "score", "shown", "edited", "view", "updated", "notes"]], hide_index=True,
+             width="stretch", column_config={
+    "name": tr("explorer.sc.col.name"), "top": tr("explorer.sc.col.top"), "shown": tr("explorer.kpi.shown"),
     "score": st.column_config.NumberColumn(tr("explorer.col.score"), format="%.1f"),
     "edited": tr("explorer.sc.col.edited"), "view": tr("explorer.view"),
     "updated": st.column_config.DatetimeColumn(tr("explorer.sc.col.updated"), format="YYYY-MM-DD HH:mm"),

@@ -135,3 +135,14 @@ def test_payload_from_an_older_or_hand_edited_row_is_sanitised():
     assert state.filters["size_min_b"] is None
     assert state.filters["domains"] == ["nlp"]  # a bare string is one value, not a list of letters
     assert isinstance(pd.Series(state.weights), pd.Series) and state.weights["growth"] == 0
+
+
+def test_overview_gives_each_scenario_its_top_pick_under_its_own_filters():
+    base = explorer_data.catalogue()
+    scenarios.create("Legal only", ScenarioState(filters={"domains": ["legal"]}))
+    scenarios.create("Nothing", ScenarioState(filters={"text": "no such thing"}))
+    table = scenarios.overview(base, scenarios.list_all()).set_index("name")
+    legal = market.apply_filters(market.score(base, market.DEFAULT_WEIGHTS), market.Filters(domains=("legal",)))
+    assert table.loc["Legal only", "top_id"] == legal.iloc[0]["use_case_id"]
+    assert table.loc["Legal only", "shown"] == len(legal)
+    assert table.loc["Nothing", "shown"] == 0 and pd.isna(table.loc["Nothing", "top_id"])
