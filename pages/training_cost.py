@@ -118,6 +118,14 @@ for col, key in zip(s, ("hours_error_pct_own", "hours_error_pct_default_mfu", "f
     value = summary[key]["median_abs_pct"]
     col.metric(tr(f"estimate.validation.{key}"), "n/a" if value is None else f"{value:.1f}%",
                help=tr("estimate.validation.runs", n=summary[key]["runs"]))
+errors = table.melt(id_vars="model", value_vars=["hours_error_pct_own", "hours_error_pct_default_mfu"],
+                    var_name="basis", value_name="error_pct").dropna()
+errors["basis"] = errors["basis"].map({"hours_error_pct_own": tr("estimate.validation.col.hours_own"),
+                                       "hours_error_pct_default_mfu": tr("estimate.validation.col.hours_default")})
+fig = px.bar(errors, x="error_pct", y="model", color="basis", barmode="group", orientation="h",
+             labels={"error_pct": tr("estimate.validation.axis_error"), "model": "", "basis": ""})
+fig.update_layout(height=80 + 26 * errors["model"].nunique(), margin={"t": 10, "b": 10}, legend={"orientation": "h", "y": 1.12})
+st.plotly_chart(fig, width="stretch")
 pct = lambda key: st.column_config.NumberColumn(tr(f"estimate.validation.col.{key}"), format="%+.1f%%")  # noqa: E731
 st.dataframe(
     table[["model", "accelerator_id", "accelerator_count", "efficiency_basis", "estimated_accelerator_hours",
