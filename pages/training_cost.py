@@ -1,5 +1,5 @@
 """Training cost: FLOPs, time, money and energy across accelerators, validated against published runs."""
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.estimate import catalogue, sweep, validation
@@ -87,13 +87,13 @@ st.subheader(tr("estimate.training.across"))
 comparison = sweep.compare_accelerators(inp.params, inp.tokens, inp.count, mfu=inp.mfu, pue=inp.pue,
                                         recompute=inp.recompute)
 priced = comparison.dropna(subset=["cost_usd"]).sort_values("cost_usd", ascending=False)
-fig = px.bar(priced, x="cost_usd", y="name", orientation="h", color="wall_clock_days",
-             text=priced["wall_clock_days"].map(lambda d: tr("estimate.days", n=f"{d:,.1f}")),
-             color_continuous_scale="Viridis_r",
-             labels={"wall_clock_days": tr("estimate.training.axis_days"), "cost_usd": tr("estimate.training.axis_cost"),
-                     "name": ""})
-fig.update_traces(textposition="outside", cliponaxis=False)
-fig.update_layout(height=60 + 28 * len(priced), margin={"t": 10, "b": 10, "r": 80})
+fig = go.Figure(go.Bar(
+    x=priced["cost_usd"], y=priced["name"], orientation="h", cliponaxis=False, textposition="outside",
+    text=[tr("estimate.days", n=f"{d:,.1f}") for d in priced["wall_clock_days"]],
+    marker={"color": priced["wall_clock_days"], "colorscale": "Viridis", "reversescale": True,
+            "colorbar": {"title": {"text": tr("estimate.training.axis_days")}}}))
+fig.update_layout(height=60 + 28 * len(priced), margin={"t": 10, "b": 10, "r": 80},
+                  xaxis_title=tr("estimate.training.axis_cost"))
 st.plotly_chart(fig, width="stretch")
 st.caption(tr("estimate.training.across.caption", count=inp.count))
 
@@ -118,13 +118,12 @@ for col, key in zip(s, ("hours_error_pct_own", "hours_error_pct_default_mfu", "f
     value = summary[key]["median_abs_pct"]
     col.metric(tr(f"estimate.validation.{key}"), "n/a" if value is None else f"{value:.1f}%",
                help=tr("estimate.validation.runs", n=summary[key]["runs"]))
-errors = table.melt(id_vars="model", value_vars=["hours_error_pct_own", "hours_error_pct_default_mfu"],
-                    var_name="basis", value_name="error_pct").dropna()
-errors["basis"] = errors["basis"].map({"hours_error_pct_own": tr("estimate.validation.col.hours_own"),
-                                       "hours_error_pct_default_mfu": tr("estimate.validation.col.hours_default")})
-fig = px.bar(errors, x="error_pct", y="model", color="basis", barmode="group", orientation="h",
-             labels={"error_pct": tr("estimate.validation.axis_error"), "model": "", "basis": ""})
-fig.update_layout(height=80 + 26 * errors["model"].nunique(), margin={"t": 10, "b": 10}, legend={"orientation": "h", "y": 1.12})
+errors = table.dropna(subset=["hours_error_pct_own", "hours_error_pct_default_mfu"], how="all")
+fig = go.Figure([go.Bar(x=errors[f"hours_error_pct_{key}"], y=errors["model"], orientation="h",
+                        name=tr(f"estimate.validation.col.hours_{label}"))
+                 for key, label in (("own", "own"), ("default_mfu", "default"))])
+fig.update_layout(barmode="group", height=80 + 26 * len(errors), margin={"t": 10, "b": 10},
+                  legend={"orientation": "h", "y": 1.12}, xaxis_title=tr("estimate.validation.axis_error"))
 st.plotly_chart(fig, width="stretch")
 pct = lambda key: st.column_config.NumberColumn(tr(f"estimate.validation.col.{key}"), format="%+.1f%%")  # noqa: E731
 st.dataframe(
