@@ -90,7 +90,7 @@ def measured_flops_per_second(limit: int = 5) -> float | None:
 
 
 def estimate_run(config: TrainConfig, nproc: int = 1) -> RunEstimate:
-    """Memory (core.estimate, Korthikanti/ZeRO accounting adjusted to fp32 on CPU) and time
+    """Memory (core.estimate: ZeRO/Korthikanti accounting at fp32, as this engine trains) and time
     (6·N·D over this machine's measured FLOP/s) before a run starts."""
     from core.estimate import params_from_architecture, training_flops
     from core.estimate.memory import training_memory
@@ -99,11 +99,8 @@ def estimate_run(config: TrainConfig, nproc: int = 1) -> RunEstimate:
     params = int(params_from_architecture(arch))
     method = "lora" if (config.kind == "finetune" and config.lora) else "full"
     mem = training_memory(float(params), method, arch=arch, seq_len=config.block_size, micro_batch=config.batch_size,
-                          lora_rank=config.lora_r)
-    # The estimator assumes 16-bit weights, gradients and activations with fp32 Adam states
-    # (16 bytes/param); here everything is fp32: weights, gradients, activations x2, and Adam keeps
-    # two fp32 moments instead of master+two (x2/3).
-    memory_gib = 2 * mem.weights_gib + 2 * mem.gradients_gib + mem.optimizer_gib * 2 / 3 + 2 * mem.activations_gib
+                          lora_rank=config.lora_r, precision="fp32")  # this engine trains in fp32
+    memory_gib = mem.total_gib
     tokens = config.max_iters * config.batch_size * config.block_size * config.grad_accum * nproc
     flops = training_flops(float(params), float(tokens))
     measured = measured_flops_per_second()

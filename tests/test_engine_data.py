@@ -108,3 +108,22 @@ def test_registry_upserts_and_lists_the_base_and_shipped_models(tmp_path):
     if (registry._base_model() is not None):
         assert registry.BASE_MODEL_ID in listed
     registry.unregister_model("test-model")
+
+
+def test_thread_tuner_keeps_the_fastest_count_and_checks_again_later():
+    from core.lm.threads import ThreadTuner
+
+    tuner = ThreadTuner(max_threads=2, every=5, trial=2)
+    fake_seconds = {1: 0.03, 2: 0.09}  # a busy neighbour: two threads stall each other
+    for _ in range(4):
+        n = tuner.threads_for_next_step()
+        tuner.record(n, fake_seconds[n])
+    assert not tuner.exploring and tuner.best == 1
+    for _ in range(5):
+        tuner.record(tuner.threads_for_next_step(), 0.03)
+    assert tuner.threads_for_next_step() in (1, 2) and tuner.exploring  # re-measures as load changes
+    fake_seconds = {1: 0.05, 2: 0.03}  # the neighbour is gone
+    for _ in range(4):
+        n = tuner.threads_for_next_step()
+        tuner.record(n, fake_seconds[n])
+    assert tuner.best == 2

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from core.lm import checkpoint as ckpt
 from core.lm.callbacks import BaseCallback, Callback, EvalInfo, JsonlCallback, StepInfo  # noqa: F401 (re-exported)
 from core.lm.data import IGNORE, Batch
+from core.lm.threads import ThreadTuner
 from core.lm.train_config import ARCH_KEYS, TrainConfig
 from core.lm.train_setup import RunData, sample_text, setup_finetune, setup_scratch
 
@@ -148,11 +149,13 @@ class Trainer:
         self.accelerator = acc = Accelerator(
             cpu=config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available()))
         self.rank, self.world = acc.process_index, acc.num_processes
-        self.threads = None
+        self.threads, self.tuner = None, None
         if acc.device.type == "cpu":
             local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
             self.threads = config.threads or max(1, (os.cpu_count() or 1) // local_world)
             torch.set_num_threads(self.threads)
+            if config.threads is None and self.world == 1 and self.threads > 1:
+                self.tuner = ThreadTuner(self.threads)  # --threads not given: measure
         self.out = Path(config.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.ckpt_dir = self.out / "checkpoint"
@@ -237,6 +240,7 @@ class Trainer:
 
     def train_step(self) -> None:
         config, acc = self.config, self.accelerator
+        threads = self.tuner.apply() if self.tuner else None
         t0 = time.perf_counter()
         lr = self.scheduler.get_last_lr()[0]
         tokens = 0
@@ -256,6 +260,9 @@ class Trainer:
         self.loss_value = loss.item() * config.grad_accum
         self.step += 1
         dt = time.perf_counter() - t0
+        if self.tuner and not (config.compile and self.step == self.start_step + 1):
+            self.tuner.record(threads, dt)
+            self.threads = self.tuner.best
         if config.compile and self.step == self.start_step + 1:
             self.compile_seconds = dt  # the first step compiles; it is reported, not averaged in
             return self._log(lr, tokens, 0.0)
