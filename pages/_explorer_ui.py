@@ -1,8 +1,11 @@
 """Widgets shared by the Explorer and Scenarios pages (UI wiring only; logic is in core.market/scenarios).
 
-Every explorer widget is bound to the URL (bind="query-params"), so a copied link reproduces the
-view. Bound widgets can only be changed through st.session_state before they render, which is what
-apply_state() does when a scenario is opened."""
+Every explorer setting lives in the URL, so a copied link reproduces the view. Widgets whose values
+read the same in every language (weights, model size, search text, scenario name) are bound with
+bind="query-params". Widgets whose labels are translated (domain, task, risk, view, radar
+selection, sensitivity criterion) would put translated labels into the URL, so they keep stable
+ids there instead: sync_from_url() adopts a value a link brings, sync_to_url() writes the current
+one back. apply_state() sets all of them from a saved scenario before they render."""
 from __future__ import annotations
 
 import streamlit as st
@@ -13,6 +16,8 @@ from pages._shared import lang, tr
 DEMO_PAGES = {"generation": "pages/generate.py", "qa": "pages/qa.py", "translation": "pages/translate.py",
               "sentiment": "pages/sentiment.py"}  # the tasks the demo pages show live
 SOURCE_COLUMNS = ("metric", "value", "unit", "region", "figure_year", "publisher", "published_year", "confidence")
+URL_LISTS = ("ex_domain", "ex_task", "ex_risk", "ex_sel")  # repeated ?key=id&key=id
+URL_VALUES = {"ex_view": "matrix", "ex_sens": "market"}  # key -> default
 SIZE_STEPS = (0.001, 0.01, 0.1, 0.5, 1.0, 3.0, 10.0)  # billions of parameters
 
 
@@ -52,19 +57,51 @@ def render_weights() -> dict[str, float]:
     return weights
 
 
+def sync_from_url(valid: dict[str, set[str]]) -> None:
+    """Before the widgets render: take a value from the URL when a link brought a new one.
+
+    A key missing from the URL leaves the session's value alone (page switches drop such keys);
+    unknown ids are ignored, so a hand-edited link cannot break the page."""
+    written = st.session_state.setdefault("_ex_url", {})
+    for key in (*URL_LISTS, *URL_VALUES):
+        raw = st.query_params.get_all(key)
+        if not raw or raw == written.get(key):
+            continue
+        if key in URL_LISTS:
+            st.session_state[key] = [v for v in dict.fromkeys(raw) if v in valid[key]]
+        else:
+            st.session_state[key] = raw[-1] if raw[-1] in valid[key] else URL_VALUES[key]
+        written[key] = raw
+
+
+def sync_to_url() -> None:
+    """After the widgets render: write their ids to the URL (defaults are left out)."""
+    written = st.session_state.setdefault("_ex_url", {})
+    for key in (*URL_LISTS, *URL_VALUES):
+        value = st.session_state.get(key)
+        values = [str(v) for v in (value or [])] if key in URL_LISTS else [str(value or URL_VALUES[key])]
+        if values in ([], [URL_VALUES.get(key)]):
+            if key in st.query_params:
+                del st.query_params[key]
+            written[key] = []
+        elif st.query_params.get_all(key) != values:
+            st.query_params[key] = values
+            written[key] = values
+
+
 def render_filters(base) -> dict:
     domains = base.drop_duplicates("domain_id").sort_values("domain")
     dom_label = dict(zip(domains["domain_id"], domains["domain_zh" if lang() == "zh" else "domain"]))
     cols = st.columns([2.2, 1.8, 1.4, 2.0, 2.0])
     raw = {
         "domains": cols[0].multiselect(tr("explorer.f.domain"), list(dom_label), key="ex_domain",
-                                       bind="query-params", format_func=dom_label.get,
+                                       persist_state="session", format_func=dom_label.get,
                                        placeholder=tr("explorer.f.all")),
         "tasks": cols[1].multiselect(tr("explorer.f.task"), sorted(base["task"].unique()), key="ex_task",
-                                     bind="query-params", format_func=lambda t: tr(f"explorer.task.{t}"),
+                                     persist_state="session", format_func=lambda t: tr(f"explorer.task.{t}"),
                                      placeholder=tr("explorer.f.all")),
         "risk_levels": cols[2].multiselect(tr("explorer.f.risk"), list(market.RISK_LEVELS), key="ex_risk",
-                                           bind="query-params", format_func=lambda r: tr(f"explorer.risk.{r}"),
+                                           persist_state="session", format_func=lambda r: tr(f"explorer.risk.{r}"),
                                            placeholder=tr("explorer.f.all"), help=tr("explorer.f.risk.help")),
         "size": cols[3].select_slider(tr("explorer.f.size"), options=list(SIZE_STEPS),
                                       value=(SIZE_STEPS[0], SIZE_STEPS[-1]), key="ex_size", bind="query-params",
@@ -96,7 +133,7 @@ def clear_filters() -> None:
     st.session_state["ex_q"] = ""
 
 
-def apply_state(state: scenarios.ScenarioState, scenario_id: int = 0) -> None:
+def apply_state(state: scenarios.ScenarioState, scenario_id: int | None = None) -> None:
     """Put a scenario's weights, filters, view and selection into the explorer's (URL-bound) widgets."""
     for key in market.CRITERION:
         st.session_state[f"w_{key}"] = int(round(state.weights.get(key, 0)))

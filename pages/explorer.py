@@ -5,7 +5,7 @@ import streamlit as st
 from core import explorer_charts as charts
 from core import explorer_data, market, scenarios
 from pages._explorer_ui import (clear_filters, err, filters_from_widgets, money, render_details,
-                                render_filters, render_weights, size_label)
+                                render_filters, render_weights, size_label, sync_from_url, sync_to_url)
 from pages._shared import lang, tr
 
 st.title(tr("explorer.title"))
@@ -14,17 +14,21 @@ st.caption(tr("explorer.caption", n=len(base)))
 weights = render_weights()
 saved = scenarios.list_all()
 names = {r.id: r.name for r in saved}
-scenario_id = st.sidebar.selectbox(tr("explorer.scenario"), [0, *names], key="ex_scenario", bind="query-params",
-                                   format_func=lambda i: names.get(i, tr("explorer.scenario.none")),
-                                   help=tr("explorer.scenario.help"))
+scenario_id = st.sidebar.selectbox(tr("explorer.scenario"), list(names), index=None, key="ex_scenario",
+                                   bind="query-params", format_func=names.get,
+                                   placeholder=tr("explorer.scenario.none"), help=tr("explorer.scenario.help"))
 active = next((r for r in saved if r.id == scenario_id), None)
 scored = explorer_data.localise(market.evaluate(base, weights, active.state.overrides if active else {}), lang())
+ids = set(base["use_case_id"])
+sync_from_url({"ex_domain": set(base["domain_id"]), "ex_task": set(base["task"]), "ex_risk": set(market.RISK_LEVELS),
+               "ex_sel": ids, "ex_view": set(scenarios.VIEWS), "ex_sens": set(market.CRITERION)})
 filters = filters_from_widgets(render_filters(base))
 shown = scored if not filters.active() else market.apply_filters(scored, filters)
 if active and active.state.overrides:
     st.info(tr("explorer.scenario.overrides", name=active.name, n=len(active.state.overrides)), icon=":material/edit_note:")
 
 if shown.empty:
+    sync_to_url()
     st.warning(tr("explorer.empty"), icon=":material/filter_alt_off:")
     st.button(tr("explorer.clear_filters"), on_click=clear_filters, icon=":material/filter_alt_off:")
     st.stop()
@@ -39,7 +43,7 @@ c4.metric(tr("explorer.kpi.sourced"), f"{(shown['market_basis'] == 'sourced').su
           help=tr("explorer.kpi.sourced.help"))
 
 view = st.segmented_control(tr("explorer.view"), list(scenarios.VIEWS), default="matrix", key="ex_view",
-                            bind="query-params", format_func=lambda v: tr(f"explorer.view.{v}"), required=True)
+                            persist_state="session", format_func=lambda v: tr(f"explorer.view.{v}"), required=True)
 labels = dict(zip(scored["use_case_id"], scored["label"]))
 if view == "matrix":
     st.caption(tr("explorer.matrix.caption"))
@@ -49,13 +53,13 @@ elif view == "treemap":
     st.plotly_chart(charts.treemap(shown, lang()), width="stretch")
 elif view == "radar":
     picked = st.multiselect(tr("explorer.radar.pick"), list(scored["use_case_id"]), default=None, key="ex_sel",
-                            bind="query-params", format_func=labels.get, max_selections=scenarios.MAX_SELECTED)
+                            persist_state="session", format_func=labels.get, max_selections=scenarios.MAX_SELECTED)
     if len(picked) < 2:
         st.info(tr("explorer.radar.need_two"), icon=":material/radar:")
         picked = list(shown["use_case_id"][: min(3, len(shown))])
     st.plotly_chart(charts.radar(scored[scored["use_case_id"].isin(picked)], lang()), width="stretch")
 else:
-    crit = st.selectbox(tr("explorer.sens.criterion"), list(market.CRITERION), key="ex_sens", bind="query-params",
+    crit = st.selectbox(tr("explorer.sens.criterion"), list(market.CRITERION), key="ex_sens", persist_state="session",
                         format_func=lambda k: tr(f"explorer.crit.{k}"))
     long = market.sensitivity(shown, weights, crit)
     st.caption(tr("explorer.sens.caption"))
@@ -66,6 +70,7 @@ else:
         st.markdown(tr("explorer.sens.run", low=f"{run.from_weight:g}", high=f"{run.to_weight:g}",
                        name=labels[run.use_case_id]))
 
+sync_to_url()
 st.subheader(tr("explorer.table.title"))
 table = shown.assign(basis=shown["market_basis"].map(lambda b: tr(f"explorer.basis.{b}")),
                      risk=shown["risk_level"].map(lambda r: tr(f"explorer.risk.{r}")),

@@ -40,7 +40,7 @@ def test_a_deep_link_opens_the_filtered_explorer_and_the_url_follows_the_user(pa
         "Document machine translation", timeout=30_000)
 
     page.get_by_text("Market treemap", exact=True).click()
-    page.wait_for_url("**ex_view=Market+treemap**", timeout=30_000)
+    page.wait_for_url("**ex_view=treemap**", timeout=30_000)
     wait_for_app(page)
     page.locator(".js-plotly-plot .treemap").first.wait_for(timeout=30_000)
 

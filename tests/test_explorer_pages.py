@@ -31,6 +31,11 @@ def open_page(path: str, lang: str = "en", **params) -> AppTest:
     return at
 
 
+def url_values(at: AppTest, key: str) -> list[str]:
+    value = at.query_params.get(key, [])
+    return [value] if isinstance(value, str) else list(value)
+
+
 def ranked(at: AppTest):
     """The ranked use-case table (the dataframe with a rank column)."""
     return next(df.value for df in at.dataframe if "rank" in df.value.columns)
@@ -67,8 +72,8 @@ def test_domain_and_search_filters_narrow_the_ranking():
 
 
 def test_a_link_with_weights_filters_and_view_reproduces_the_view():
-    at = open_page("pages/explorer.py", w_market="10", w_growth="0", ex_domain="Speech",
-                   ex_risk=["low", "medium"], ex_view="Market treemap", ex_size=["100M", "10B"])
+    at = open_page("pages/explorer.py", w_market="10", w_growth="0", ex_domain="speech",
+                   ex_risk=["low", "medium", "no-such-level"], ex_view="treemap", ex_size=["100M", "10B"])
     assert at.slider(key="w_market").value == 10 and at.slider(key="w_growth").value == 0
     assert at.multiselect(key="ex_domain").value == ["speech"]
     assert at.select_slider(key="ex_size").value == (0.1, 10.0)
@@ -77,6 +82,22 @@ def test_a_link_with_weights_filters_and_view_reproduces_the_view():
     assert set(table["label"]) <= set(speech["name"]) and len(table) > 0
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["data"][0]["type"] == "treemap"
+    assert at.multiselect(key="ex_risk").value == ["low", "medium"]  # an unknown id in a link is ignored
+
+
+def test_the_url_keeps_ids_not_translated_labels():
+    at = open_page("pages/explorer.py")
+    # Chinese labels; the widgets are driven through session state, as AppTest formats option
+    # labels outside the script (always in English)
+    at.session_state["lang"] = "zh"
+    at.session_state["ex_domain"] = ["legal"]
+    at.session_state["ex_view"] = "radar"
+    at.run()
+    assert at.title[0].value == "哪个 AI 应用值得做？"
+    assert url_values(at, "ex_domain") == ["legal"] and url_values(at, "ex_view") == ["radar"]
+    at.session_state["ex_domain"] = []
+    at.run()
+    assert "ex_domain" not in at.query_params
 
 
 def test_all_weights_zero_shows_an_error_and_keeps_the_last_ranking():
