@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 
@@ -16,14 +15,10 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     report: dict[str, object] = {"catalog": str(catalog.ensure_built())}
     if not args.skip_model:
-        # core.lm.base prepares the bundled SmolLM2 (GGUF -> safetensors once); absent until the
-        # engine lands, so setup still works on a tree without it.
-        try:
-            base = importlib.import_module("core.lm.base")
-        except ModuleNotFoundError:
-            report["base_model"] = "engine not installed"
-        else:
-            report["base_model"] = str(base.ensure_base_model())
+        # The bundled SmolLM2: GGUF -> safetensors once (imported lazily: torch is slow to import).
+        from core.lm.base import ensure_base_model
+
+        report["base_model"] = str(ensure_base_model())
     print(json.dumps(report) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
     return 0
 
