@@ -27,6 +27,9 @@ current = st.navigation(sections)
 
 with st.sidebar:
     st.selectbox("Language / 语言", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    from pages._demos import sidebar_model_picker  # model picker, on the demo pages only
+
+    sidebar_model_picker(current.url_path)
 st.query_params["lang"] = st.session_state.lang
 
 current.run()

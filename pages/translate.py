@@ -1,6 +1,61 @@
+"""Translation: English <-> Chinese / French / German, one text streamed or a batch file."""
+import pandas as pd
 import streamlit as st
 
+from core.config import get_settings
+from core.lm.generate import Generation, GenerationError, GenerationParams
+from core.lm.inference import MAX_BATCH_LINES, batch_lines, translate, translation_budget, translation_prompt
+from core.lm.tasks import TaskDataError
+from pages._demos import load_selected, show_card
 from pages._shared import tr
 
+TASK = "translation"
+LANGS = ["en", "zh", "fr", "de"]
 st.title(tr("nav.translate"))
-st.info("Under construction.")
+st.caption(tr("demos.translate.intro"))
+show_card(TASK)
+
+c1, c2 = st.columns(2)
+src = c1.selectbox(tr("demos.translate.src"), LANGS, key="tr_src", format_func=lambda c: tr(f"demos.lang.{c}"))
+tgt = c2.selectbox(tr("demos.translate.tgt"), LANGS, index=2, key="tr_tgt", format_func=lambda c: tr(f"demos.lang.{c}"))
+pair_ok = src != tgt
+if not pair_ok:
+    st.error(tr("demos.translate.same"))
+elif "en" not in (src, tgt):
+    st.warning(tr("demos.translate.pivot"))
+
+single, batch = st.tabs([tr("demos.translate.single"), tr("demos.translate.batch")])
+with single:
+    text = st.text_area(tr("demos.translate.text"), key="tr_text", height=120,
+                        placeholder=tr("demos.translate.text.placeholder"))
+    if st.button(tr("demos.translate.submit"), type="primary", key="tr_submit", disabled=not pair_ok):
+        if not text.strip():
+            st.warning(tr("demos.translate.empty"))
+        elif (lm := load_selected(TASK)) is not None:
+            params = GenerationParams(max_new_tokens=translation_budget(lm, text), greedy=True, repetition_penalty=1.0)
+            try:
+                st.write_stream(Generation(lm, translation_prompt(lm, text.strip(), src, tgt), params))
+            except GenerationError as exc:
+                st.error(str(exc))
+
+with batch:
+    st.caption(tr("demos.translate.batch.help", n=MAX_BATCH_LINES))
+    upload = st.file_uploader(tr("demos.translate.upload"), type=["txt", "tsv"], key="tr_upload")
+    if upload is not None and st.button(tr("demos.translate.batch.submit"), key="tr_batch_submit", disabled=not pair_ok):
+        try:
+            lines = batch_lines(upload.getvalue(), get_settings().max_upload_bytes)
+        except TaskDataError as exc:
+            st.error(str(exc))
+        else:
+            if (lm := load_selected(TASK)) is not None:
+                bar = st.progress(0.0)
+                rows = []
+                for i, line in enumerate(lines):
+                    rows.append({"source": line, "translation": translate(lm, line, src, tgt)})
+                    bar.progress((i + 1) / len(lines))
+                st.session_state["tr_batch_result"] = pd.DataFrame(rows)
+    result = st.session_state.get("tr_batch_result")
+    if result is not None:
+        st.dataframe(result, width="stretch", hide_index=True)
+        st.download_button(tr("demos.translate.download"), result.to_csv(index=False).encode("utf-8"),
+                           file_name=f"translations-{src}-{tgt}.csv", mime="text/csv", key="tr_download")

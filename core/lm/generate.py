@@ -41,6 +41,7 @@ class GenerationParams:
     repetition_penalty: float = 1.1
     seed: int | None = None
     greedy: bool = False
+    ignore_eos: bool = False  # benchmarks: always produce max_new_tokens
 
     def validate(self) -> "GenerationParams":
         checks = [
@@ -88,7 +89,7 @@ def _int8_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+    return F.rms_norm(x, (x.shape[-1],), weight, eps)
 
 
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -155,6 +156,8 @@ class FastDecoder:
         return emb.cos()[:, None, :], emb.sin()[:, None, :]  # broadcast over heads
 
     def new_cache(self, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer (keys, values), each (1, n_kv, length, hd); rotary tables for all positions."""
+        self._cos, self._sin = self._cos_sin(0, length)
         return [(torch.zeros(1, self.n_kv, length, self.hd), torch.zeros(1, self.n_kv, length, self.hd))
                 for _ in range(self.n_layer)]
 
@@ -188,16 +191,16 @@ class FastDecoder:
     def step(self, token: int, pos: int, cache) -> torch.Tensor:
         """Decode one token at position pos with the int8 weights; returns logits (V,)."""
         h = self.embed[token].view(1, self.d)
-        cos, sin = self._cos_sin(pos, 1)
+        cos, sin = self._cos[pos], self._sin[pos]  # (1, hd)
         nq, nk = self.n_head * self.hd, self.n_kv * self.hd
         for layer, (kc, vc) in zip(self.layers, cache):
             x = _rms_norm(h, layer["ln1"], self.eps)
             qkv = self._mm8(x, layer["qkv8"])[0]
-            q = self._rope(qkv[:nq].view(1, self.n_head, self.hd), cos, sin)
-            kc[0, :, pos] = self._rope(qkv[nq:nq + nk].view(1, self.n_kv, self.hd), cos, sin)[0]
+            q = self._rope(qkv[:nq].view(self.n_head, self.hd), cos, sin)  # (nh, hd)
+            kc[0, :, pos] = self._rope(qkv[nq:nq + nk].view(self.n_kv, self.hd), cos, sin)
             vc[0, :, pos] = qkv[nq + nk:].view(self.n_kv, self.hd)
-            a = F.scaled_dot_product_attention(q.transpose(0, 1)[None], kc[:, :, :pos + 1], vc[:, :, :pos + 1],
-                                               enable_gqa=True)
+            a = F.scaled_dot_product_attention(q[None, :, None], kc[:, :, :pos + 1], vc[:, :, :pos + 1],
+                                               enable_gqa=True)  # (1, nh, 1, hd)
             h = h + self._mm8(a.reshape(1, self.d), layer["o8"])
             x = _rms_norm(h, layer["ln2"], self.eps)
             gate, up = self._mm8(x, layer["gu8"]).chunk(2, dim=-1)
@@ -279,7 +282,7 @@ class Generation:
     def _run(self) -> Iterator[str]:
         p, lm, res = self.params, self.lm, self.result
         generator = torch.Generator().manual_seed(int(p.seed)) if p.seed is not None else None
-        stop_ids = eos_ids(lm)
+        stop_ids = set() if p.ignore_eos else eos_ids(lm)
         new: list[int] = []
         seen = torch.tensor(self.prompt_ids)
         shown = ""

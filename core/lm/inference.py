@@ -163,3 +163,44 @@ def batch_generate(lm: Any, prompts: Sequence[str], max_new_tokens: int, batch_s
     finally:
         tok.padding_side = side
     return out
+
+
+def use_case_contexts(lang: str = "en") -> dict[str, tuple[str, str]]:
+    """use_case_id -> (name, description) from the catalogue, as QA contexts (Chinese when asked)."""
+    from core import catalog
+
+    try:
+        df = catalog.table("use_cases")
+    except KeyError:
+        return {}
+    name_col = "name_zh" if lang == "zh" and "name_zh" in df else "name"
+    desc_col = "description_zh" if lang == "zh" and "description_zh" in df else "description"
+    return {str(r["use_case_id"]): (str(r[name_col]), str(r[desc_col])) for _, r in df.iterrows()
+            if isinstance(r.get(desc_col), str) and r[desc_col].strip()}
+
+
+def highlight_parts(context: str, answer: Answer) -> tuple[str, str, str]:
+    """(before, span, after) of the context around the answer span ('' span when not extractive)."""
+    if answer.start is None or answer.end is None:
+        return context, "", ""
+    return context[:answer.start], context[answer.start:answer.end], context[answer.end:]
+
+
+MAX_BATCH_LINES = 50
+
+
+def batch_lines(raw: bytes, max_bytes: int, max_lines: int = MAX_BATCH_LINES) -> list[str]:
+    """Non-empty lines of an uploaded UTF-8 text file (a TSV keeps its first column), checked."""
+    if len(raw) > max_bytes:
+        raise tasks.TaskDataError(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise tasks.TaskDataError("the file is not UTF-8 text") from None
+    lines = [line.split("\t")[0].strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and line.lower() != "source"]
+    if not lines:
+        raise tasks.TaskDataError("the file holds no text lines")
+    if len(lines) > max_lines:
+        raise tasks.TaskDataError(f"the file has {len(lines)} lines; the batch limit is {max_lines}")
+    return lines
