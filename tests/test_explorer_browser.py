@@ -27,7 +27,7 @@ def metric(page, label: str) -> str:
 def test_a_deep_link_opens_the_filtered_explorer_and_the_url_follows_the_user(page):
     page.goto(page.base_url + "/explorer?ex_q=fraud&lang=en")
     wait_for_app(page)
-    assert page.get_by_role("heading", name="Which AI application is worth building?").is_visible()
+    expect(page.get_by_role("heading", name="Which AI application is worth building?")).to_be_visible(timeout=30_000)
     expect(page.locator("[data-testid='stMetric']").filter(has_text="Top opportunity")).to_contain_text(
         "Payment fraud detection", timeout=30_000)
     assert "1 / " in metric(page, "Use cases shown")

@@ -14,11 +14,17 @@ from tests.conftest import ROOT
 N_USE_CASES = len(explorer_data.catalogue())
 
 
-@pytest.fixture(autouse=True)
-def empty_store():
+def _delete_scenarios() -> None:
     with store.session() as s:
         s.exec(sql_delete(store.Scenario))
+
+
+@pytest.fixture(autouse=True)
+def empty_store():
+    """Each test starts from an empty Scenario table and leaves it empty for the other areas' tests."""
+    _delete_scenarios()
     yield
+    _delete_scenarios()
 
 
 def open_page(path: str, lang: str = "en", **params) -> AppTest:

@@ -10,11 +10,17 @@ from core import explorer_data, market, scenarios, store
 from core.scenarios import ScenarioError, ScenarioState
 
 
-@pytest.fixture(autouse=True)
-def empty_store():
+def _delete_scenarios() -> None:
     with store.session() as s:
         s.exec(sql_delete(store.Scenario))
+
+
+@pytest.fixture(autouse=True)
+def empty_store():
+    """Each test starts from an empty Scenario table and leaves it empty for the other areas' tests."""
+    _delete_scenarios()
     yield
+    _delete_scenarios()
 
 
 def _codes(fn, *args, **kwargs) -> str:
