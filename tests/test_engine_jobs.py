@@ -82,3 +82,18 @@ def test_config_diff_and_cli_command():
 def test_actions_on_unknown_or_finished_runs_are_clear_errors():
     with pytest.raises(jobs.JobError, match="no training run"):
         jobs.get_run("run-nope")
+
+
+@pytest.mark.parametrize("config", [
+    TrainConfig(corpus="shakespeare", n_layer=6, compile=True, out="runs/x"),
+    TrainConfig(base="smollm2-135m-instruct", task="sentiment", data="data/tasks/sentiment/train.csv",
+                lora=True, lr=1e-3, out="runs/y"),
+    TrainConfig(base="smollm2-135m-instruct", task="qa", data="q.jsonl", out="runs/z"),
+], ids=["scratch", "lora", "full"])
+def test_the_shown_command_reproduces_the_config_exactly(config):
+    import shlex
+
+    from core.cli.train import build_parser, config_from_args
+
+    argv = shlex.split(jobs.cli_command(config))[4:]  # after "python -m core train"
+    assert config_from_args(build_parser().parse_args(argv)) == config

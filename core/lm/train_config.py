@@ -23,7 +23,7 @@ class TrainConfig:
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 128
-    block_size: int = 64  # context length (from scratch) / max sequence length (fine-tune)
+    block_size: int | None = None  # context (from scratch, default 64) / max sequence length (fine-tune, 256)
     dropout: float = 0.0
     # fine-tuning
     base: str | None = None  # registry id or local HF directory
@@ -34,10 +34,10 @@ class TrainConfig:
     lora_r: int = 8
     lora_alpha: int = 16
     # optimisation
-    batch_size: int = 12
+    batch_size: int | None = None  # default 12 from scratch, 8 fine-tuning
     grad_accum: int = 1
     max_iters: int = 2000
-    lr: float = 1e-3
+    lr: float | None = None  # default 1e-3 from scratch, 2e-4 LoRA, 5e-5 full fine-tuning
     min_lr: float | None = None  # default lr / 10
     warmup_iters: int | None = None  # default min(100, max_iters // 10)
     weight_decay: float = 0.1
@@ -57,6 +57,17 @@ class TrainConfig:
     compile: bool = False
     threads: int | None = None
     run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # Defaults that depend on what is trained (nanoGPT's recipe from scratch; usual LoRA /
+        # full fine-tuning rates for a pretrained base).
+        scratch = not self.base
+        if self.block_size is None:
+            self.block_size = 64 if scratch else 256
+        if self.batch_size is None:
+            self.batch_size = 12 if scratch else 8
+        if self.lr is None:
+            self.lr = 1e-3 if scratch else (2e-4 if self.lora else 5e-5)
 
     @property
     def kind(self) -> str:
@@ -89,11 +100,13 @@ class TrainConfig:
 
     def to_argv(self) -> list[str]:
         """The `python -m core train` flags for this config (defaults left out, --out always)."""
-        default = TrainConfig()
+        default = TrainConfig(base=self.base, lora=self.lora)  # kind-dependent defaults
         argv = ["--out", self.out]
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("out", "resume", "run_id") or value == getattr(default, f.name) or value is None:
+            if f.name in ("out", "resume", "run_id") or value is None or value is False:
+                continue
+            if f.name not in ("base", "lora") and value == getattr(default, f.name):
                 continue
             flag = "--" + f.name.replace("_", "-")
             argv += [flag] if value is True else ([] if value is False else [flag, str(value)])
