@@ -24,7 +24,8 @@ def bubble_matrix(df: pd.DataFrame, lang: str, label_top: int = 8) -> go.Figure:
     """Value (y) vs feasibility (x); bubble area ~ market size; colour = mean risk (1-5)."""
     # Built as one spec dict: Plotly validates it once (add_annotation/add_hline re-validate each time).
     size = np.sqrt(df["market_usd_b"].clip(lower=0.05).to_numpy())
-    text = [row.label if row.rank <= label_top else "" for row in df.itertuples()]
+    shown_rank = df["rank"].rank(method="first").to_numpy()  # label the best of what is shown, not of the catalogue
+    text = [label if r <= label_top else "" for label, r in zip(df["label"], shown_rank)]
     basis = [t(f"explorer.basis.{b}", lang) for b in df["market_basis"]]
     trace = dict(
         type="scatter", x=df["feasibility_index"].to_numpy(), y=df["value_index"].to_numpy(), mode="markers+text",

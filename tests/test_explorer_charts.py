@@ -22,6 +22,8 @@ def test_bubble_matrix_puts_feasibility_on_x_value_on_y_and_sizes_by_market(scor
     assert sizes[big] > sizes[small]
     assert list(trace.marker.color) == pytest.approx(scored["risk_mean"].tolist())
     assert sum(1 for t in trace.text if t) == 3  # only the top three are labelled
+    lower = charts.bubble_matrix(scored.iloc[10:20], "en", label_top=2).data[0].text
+    assert [t for t in lower if t] == scored["label"].iloc[10:12].tolist()  # the best two of those shown
     assert {a.text for a in fig.layout.annotations} == {"Build now", "Big bet", "Quick win", "Avoid"}
     assert fig.layout.xaxis.title.text == "Feasibility (0–100)"
 
