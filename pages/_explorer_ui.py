@@ -57,11 +57,13 @@ def render_weights() -> dict[str, float]:
     return weights
 
 
-def sync_from_url(valid: dict[str, set[str]]) -> None:
+def sync_from_url(base) -> None:
     """Before the widgets render: take a value from the URL when a link brought a new one.
 
     A key missing from the URL leaves the session's value alone (page switches drop such keys);
     unknown ids are ignored, so a hand-edited link cannot break the page."""
+    valid = {"ex_domain": set(base["domain_id"]), "ex_task": set(base["task"]), "ex_risk": set(market.RISK_LEVELS),
+             "ex_sel": set(base["use_case_id"]), "ex_view": set(scenarios.VIEWS), "ex_sens": set(market.CRITERION)}
     written = st.session_state.setdefault("_ex_url", {})
     for key in (*URL_LISTS, *URL_VALUES):
         raw = st.query_params.get_all(key)

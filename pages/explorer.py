@@ -1,5 +1,5 @@
 """Explorer: score AI use cases with your own weights; matrix, treemap, radar, sensitivity, ranked table.
-Weights, filters, the view and the selection are bound to the URL, so a link reproduces the view."""
+Weights, filters, the view and the selection live in the URL, so a link reproduces the view."""
 import streamlit as st
 
 from core import explorer_charts as charts
@@ -19,9 +19,7 @@ scenario_id = st.sidebar.selectbox(tr("explorer.scenario"), list(names), index=N
                                    placeholder=tr("explorer.scenario.none"), help=tr("explorer.scenario.help"))
 active = next((r for r in saved if r.id == scenario_id), None)
 scored = explorer_data.localise(market.evaluate(base, weights, active.state.overrides if active else {}), lang())
-ids = set(base["use_case_id"])
-sync_from_url({"ex_domain": set(base["domain_id"]), "ex_task": set(base["task"]), "ex_risk": set(market.RISK_LEVELS),
-               "ex_sel": ids, "ex_view": set(scenarios.VIEWS), "ex_sens": set(market.CRITERION)})
+sync_from_url(base)
 filters = filters_from_widgets(render_filters(base))
 shown = scored if not filters.active() else market.apply_filters(scored, filters)
 if active and active.state.overrides:
