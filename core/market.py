@@ -100,6 +100,12 @@ def normalise_weights(weights: dict[str, float]) -> dict[str, float]:
     return {k: v / total for k, v in clean.items()}
 
 
+def group_shares(weights: dict[str, float]) -> dict[str, float]:
+    """How much of the normalised weight each group (value, feasibility, risk) carries."""
+    w = normalise_weights(weights)
+    return {g: sum(w[c.key] for c in CRITERIA if c.group == g) for g in GROUPS}
+
+
 def goodness_matrix(df: pd.DataFrame) -> np.ndarray:
     """(n_use_cases, n_criteria) array of goodness in [0, 1], columns in CRITERIA order."""
     return np.column_stack([c.goodness(df[c.column].to_numpy(dtype=float)) for c in CRITERIA]) if len(df) \

@@ -49,10 +49,11 @@ def render_weights() -> dict[str, float]:
                                            market.DEFAULT_WEIGHTS[c.key], key=f"w_{c.key}", bind="query-params",
                                            help=tr(f"explorer.crit.{c.key}.help"))
         try:
-            market.normalise_weights(weights)
+            shares = market.group_shares(weights)
         except market.WeightsError as exc:
             st.error(err(exc), icon=":material/error:")
             return dict(st.session_state.get("_ex_last_weights", market.DEFAULT_WEIGHTS))
+        st.caption(tr("explorer.weights.shares", **{g: f"{v:.0%}" for g, v in shares.items()}))
     st.session_state["_ex_last_weights"] = weights
     return weights
 

@@ -31,6 +31,11 @@ def test_weights_are_normalised_to_sum_to_one():
     assert sum(w.values()) == pytest.approx(1.0)
 
 
+def test_group_shares_sum_to_one_and_follow_the_weights():
+    shares = market.group_shares({"market": 2, "growth": 1, "maturity": 1, "privacy": 1})
+    assert shares == pytest.approx({"value": 0.6, "feasibility": 0.2, "risk": 0.2})
+
+
 @pytest.mark.parametrize("weights, code", [
     ({k: 0 for k in market.CRITERION}, "weights_all_zero"),
     ({"market": -1, "growth": 3}, "weights_negative"),
