@@ -99,12 +99,17 @@ with st.form("ex_save", clear_on_submit=False, border=True):
     st.markdown(f"**{tr('explorer.save.title')}**")
     name = st.text_input(tr("explorer.save.name"), max_chars=scenarios.NAME_MAX, key="ex_save_name")
     notes = st.text_area(tr("explorer.save.notes"), key="ex_save_notes", height=80)
-    if st.form_submit_button(tr("explorer.save.button"), icon=":material/bookmark_add:"):
+    b1, b2 = st.columns(2)
+    save_new = b1.form_submit_button(tr("explorer.save.button"), icon=":material/bookmark_add:")
+    save_active = active is not None and b2.form_submit_button(tr("explorer.save.update", name=active.name),
+                                                               icon=":material/save:", key="ex_update")
+    if save_new or save_active:
         state = scenarios.ScenarioState(weights=weights, filters=scenarios.filters_to_dict(filters), view=view,
                                         selected=list(st.session_state.get("ex_sel") or []),
                                         overrides=active.state.overrides if active else {})
         try:
-            record = scenarios.create(name, state, notes)
+            record = (scenarios.update(active.id, state=state, notes=notes or None) if save_active
+                      else scenarios.create(name, state, notes))
         except scenarios.ScenarioError as exc:
             st.error(err(exc), icon=":material/error:")
         else:

@@ -179,6 +179,20 @@ def test_opening_a_scenario_puts_its_weights_filters_and_view_into_the_explorer(
     assert set(ranked(at)["domain_label"]) == {"Autonomous driving"}
 
 
+def test_the_active_scenario_can_be_updated_with_the_current_view_keeping_its_assumptions():
+    rec = scenarios.create("Mine", ScenarioState(overrides={"robotaxi": {"market_usd_b": 30.0}}), notes="first")
+    at = open_page("pages/explorer.py", ex_scenario="Mine")
+    at.slider(key="w_regulation").set_value(9)
+    at.multiselect(key="ex_domain").select("driving")
+    at.run()
+    at.button(key="ex_update").click().run()
+    assert any("Mine" in s.value for s in at.success)
+    saved = scenarios.get(rec.id)
+    assert saved.state.weights["regulation"] == 9 and saved.state.filters["domains"] == ["driving"]
+    assert saved.state.overrides == {"robotaxi": {"market_usd_b": 30.0}} and saved.notes == "first"
+    assert len(scenarios.list_all()) == 1
+
+
 def _edit(at: AppTest, label: str, column: str, value) -> None:
     row = at.data_editor[0].value.reset_index(drop=True)
     index = int(row.index[row["label"] == label][0])
