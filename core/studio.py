@@ -46,7 +46,10 @@ def architecture_for(config: TrainConfig, vocab_size: int):
                             context=config.block_size, gated_mlp=False, tied_embeddings=True)
     from core.lm.loader import resolve
 
-    cfg = json.loads((resolve(config.base).path / "config.json").read_text())
+    info = resolve(config.base)
+    if not (info.path / "config.json").is_file() and info.base:  # a LoRA adapter: its base's shape
+        info = resolve(info.base)
+    cfg = json.loads((info.path / "config.json").read_text())
     heads = int(cfg.get("num_attention_heads") or cfg.get("n_head"))
     hidden = int(cfg.get("hidden_size") or cfg.get("n_embd"))
     return Architecture(name=str(config.base), layers=int(cfg.get("num_hidden_layers") or cfg.get("n_layer")),

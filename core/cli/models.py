@@ -19,7 +19,8 @@ def main(argv: list[str]) -> int:
                           for m in models]))
         return 0
     for m in models:
-        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in m.metrics.items())
+        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in m.metrics.items() if isinstance(v, (int, float, str)))
         print(f"{m.id:<32} {m.task:<11} base={m.base or '-':<24} {metrics}  {m.path}")
     return 0
 
