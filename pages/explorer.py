@@ -92,8 +92,10 @@ st.dataframe(
 st.download_button(tr("explorer.export"), market.ranked_table(shown).to_csv(index=False).encode("utf-8"),
                    file_name="opportunity_ranking.csv", mime="text/csv", icon=":material/download:")
 
-with st.expander(tr("explorer.details"), expanded=False, icon=":material/source:"):
-    render_details(shown, labels)
+details = st.expander(tr("explorer.details"), icon=":material/source:", key="ex_details", on_change="rerun")
+if details.open:  # built only when opened: keeps the rerun short
+    with details:
+        render_details(shown, labels)
 
 with st.form("ex_save", clear_on_submit=False, border=True):
     st.markdown(f"**{tr('explorer.save.title')}**")

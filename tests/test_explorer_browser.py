@@ -50,6 +50,14 @@ def test_a_deep_link_opens_the_filtered_explorer_and_the_url_follows_the_user(pa
     page.locator(".js-plotly-plot .treemap").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
 
+    page.get_by_text("Details and sources of a use case").click()  # built on demand
+    cost = page.get_by_role("link", name="Estimate its training cost")
+    expect(cost).to_be_visible(timeout=30_000)
+    cost.click()
+    page.wait_for_url("**/training-cost?**use_case=document-translation**", timeout=30_000)
+    wait_for_app(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -258,6 +258,11 @@ def test_pages_speak_chinese_and_keep_the_filters_when_the_language_changes():
 
 def test_the_details_panel_links_the_use_case_to_the_estimators_and_its_demo():
     at = open_page("pages/explorer.py", ex_q="translation")
+    assert not at.page_link  # the panel is built only when opened
+    at.session_state["ex_details"] = True
+    at.run()
+    figures = next(df.value for df in at.dataframe if "publisher" in df.value.columns)
+    assert (figures["url"].str.startswith("http")).all() and len(figures) >= 5
     links = {link.value: link for link in at.page_link}
     cost = links["Estimate its training cost"]
     assert "use_case=document-translation" in cost.proto.query_string
