@@ -24,8 +24,8 @@ with st.expander(tr("demos.generate.settings"), expanded=False):
                            help=tr("demos.generate.seed.help"))
     greedy = st.checkbox(tr("demos.generate.greedy"), key="gen_greedy")
 
-mode = st.segmented_control(tr("demos.generate.mode"), ["chat", "complete"], default="chat", key="gen_mode",
-                            format_func=lambda m: tr(f"demos.generate.mode.{m}"))
+mode = st.radio(tr("demos.generate.mode"), ["chat", "complete"], horizontal=True, key="gen_mode",
+                format_func=lambda m: tr(f"demos.generate.mode.{m}"))
 params = GenerationParams(max_new_tokens=int(max_new), temperature=float(temperature), top_k=int(top_k),
                           top_p=float(top_p), repetition_penalty=float(rep), seed=int(seed) or None, greedy=greedy)
 
