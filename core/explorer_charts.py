@@ -29,7 +29,9 @@ def bubble_matrix(df: pd.DataFrame, lang: str, label_top: int = 8) -> go.Figure:
     basis = [t(f"explorer.basis.{b}", lang) for b in df["market_basis"]]
     trace = dict(
         type="scatter", x=df["feasibility_index"].to_numpy(), y=df["value_index"].to_numpy(), mode="markers+text",
-        text=text, textposition="top center", textfont=dict(size=11),
+        text=text, textfont=dict(size=11),
+        # labels near the right edge go to the left of their bubble so they are not clipped
+        textposition=["middle left" if x > 80 else "top center" for x in df["feasibility_index"]],
         marker=dict(size=size, sizemode="area", sizeref=2.0 * max(size.max(initial=0), 1e-9) / 55**2, sizemin=5,
                     color=df["risk_mean"].to_numpy(), cmin=1, cmax=5, colorscale=RISK_SCALE,
                     line=dict(width=1, color="#333"), colorbar=dict(title=dict(text=t("explorer.chart.risk", lang)),
