@@ -1,0 +1,64 @@
+"""The demo pages in real Chromium against `streamlit run`, with the shipped models: type, submit,
+see the streamed answer."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+ANSWER_TIMEOUT_MS = 240_000  # the first request loads the model into the server process
+
+
+def open_demo(page, path: str) -> None:
+    page.goto(f"{page.base_url}/{path}?lang=en")
+    wait_for_app(page)
+
+
+def test_chat_streams_an_answer_with_its_speed(page, state_dir):
+    open_demo(page, "generate")
+    picker = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(has_text="Model")
+    assert "smollm2-135m-instruct" in picker.inner_text() or picker.locator("input").input_value() == "smollm2-135m-instruct"
+    page.get_by_placeholder("Ask the model something…").fill("What is the capital of France?")
+    page.keyboard.press("Enter")
+    page.get_by_text("tokens/s").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    answer = page.locator("[data-testid='stChatMessage']").last.inner_text()
+    assert len(answer.strip()) > 0
+    page.screenshot(path=str(state_dir / "demos-generate.png"), full_page=True)
+
+
+def test_sentiment_single_text_and_csv_batch(page, state_dir, tmp_path):
+    open_demo(page, "sentiment")
+    assert "Accuracy" in page.locator("[data-testid='stMetric']").first.inner_text()
+    page.get_by_role("textbox", name="Text").fill("A warm, funny and beautifully acted film.")
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.get_by_text("Probability of positive").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert "positive" in page.locator("[data-testid='stMetricValue']").nth(2).inner_text()
+    page.get_by_role("tab", name="Batch (CSV)").click()
+    csv = tmp_path / "reviews.csv"
+    csv.write_text("text\nDull and far too long.\n这家酒店干净又安静，服务也很周到。\nA triumph.\n", encoding="utf-8")
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(csv))
+    page.get_by_role("button", name="Analyse the file").click()
+    page.get_by_role("button", name="Download the results (CSV)").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.screenshot(path=str(state_dir / "demos-sentiment.png"), full_page=True)
+
+
+def test_qa_highlights_the_answer_in_a_pasted_context(page, state_dir):
+    open_demo(page, "qa")
+    page.get_by_text("Type or paste a text").click()
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Context").fill(
+        "The NVIDIA H200 has 141 GB of HBM3e memory. It was announced in 2023 and ships in servers from many vendors.")
+    page.get_by_role("textbox", name="Question").fill("How much memory does the H200 have?")
+    page.get_by_role("button", name="Answer", exact=True).click()
+    page.get_by_text("Where the answer is in the context").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert "141" in page.locator("[data-testid='stMarkdown']").filter(has_text="141").first.inner_text()
+    page.screenshot(path=str(state_dir / "demos-qa.png"), full_page=True)
+
+
+def test_a_bad_local_model_directory_is_reported_next_to_the_picker(page):
+    open_demo(page, "translate")
+    page.get_by_role("textbox", name="…or a local model directory").fill("/no/such/model")
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    page.locator("[data-testid='stSidebar']").get_by_text("Cannot use this directory").wait_for(timeout=30_000)
