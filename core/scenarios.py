@@ -46,12 +46,17 @@ class ScenarioState:
 
     @classmethod
     def from_payload(cls, payload: dict | None) -> "ScenarioState":
-        payload = payload or {}
+        payload = payload if isinstance(payload, dict) else {}
+        try:
+            weights = validate_weights(payload.get("weights") or market.DEFAULT_WEIGHTS)
+        except ScenarioError:  # a hand-edited row: fall back rather than break the page
+            weights = {k: float(v) for k, v in market.DEFAULT_WEIGHTS.items()}
+        filters = payload.get("filters")
         return cls(
-            weights=validate_weights(payload.get("weights") or market.DEFAULT_WEIGHTS),
-            filters=filters_to_dict(filters_from_dict(payload.get("filters") or {})),
+            weights=weights,
+            filters=filters_to_dict(filters_from_dict(filters if isinstance(filters, dict) else {})),
             selected=[str(s) for s in payload.get("selected") or []][:MAX_SELECTED],
-            overrides=payload.get("overrides") or {},
+            overrides=_valid_overrides_only(payload.get("overrides")),
             view=payload.get("view") if payload.get("view") in VIEWS else "matrix",
         )
 
@@ -153,6 +158,21 @@ def overrides_from_edit(shipped: pd.DataFrame, edited: pd.DataFrame) -> dict[str
     return validate_overrides(raw, set(base.index))
 
 
+def _valid_overrides_only(overrides: object) -> dict[str, dict[str, float]]:
+    """Overrides read back from the store: keep every cell that validates, drop the rest, so a
+    hand-edited or older row can never break a page."""
+    clean: dict[str, dict[str, float]] = {}
+    if not isinstance(overrides, dict):
+        return clean
+    for uid, fields in overrides.items():
+        for col, value in (fields.items() if isinstance(fields, dict) else ()):
+            try:
+                clean.setdefault(str(uid), {}).update(validate_overrides({str(uid): {col: value}})[str(uid)])
+            except ScenarioError:
+                continue
+    return {uid: fields for uid, fields in clean.items() if fields}
+
+
 def filters_from_dict(d: dict) -> market.Filters:
     def strs(key: str) -> tuple[str, ...]:
         values = d.get(key) or ()
@@ -184,10 +204,18 @@ def _name_taken(s, name: str, except_id: int | None = None) -> bool:
     return s.exec(query).first() is not None
 
 
+def _checked(state: ScenarioState) -> ScenarioState:
+    """A state about to be saved: weights and overrides must be valid (errors, not silent drops)."""
+    overrides = validate_overrides(state.overrides)
+    validate_weights(state.weights)
+    clean = ScenarioState.from_payload(state.to_payload())
+    clean.overrides = overrides
+    return clean
+
+
 def create(name: str, state: ScenarioState, notes: str = "") -> ScenarioRecord:
     name, notes = validate_name(name), validate_notes(notes)
-    state = ScenarioState.from_payload(state.to_payload())
-    state.overrides = validate_overrides(state.overrides)
+    state = _checked(state)
     try:
         with store.session() as s:
             if _name_taken(s, name):
@@ -220,8 +248,7 @@ def update(scenario_id: int, *, name: str | None = None, notes: str | None = Non
     new_name = validate_name(name) if name is not None else None
     new_notes = validate_notes(notes) if notes is not None else None
     if state is not None:
-        state = ScenarioState.from_payload(state.to_payload())
-        state.overrides = validate_overrides(state.overrides)
+        state = _checked(state)
     try:
         with store.session() as s:
             row = s.get(Scenario, scenario_id)

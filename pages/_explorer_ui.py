@@ -8,6 +8,8 @@ ids there instead: sync_from_url() adopts a value a link brings, sync_to_url() w
 one back. apply_state() sets all of them from a saved scenario before they render."""
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from core import explorer_data, market, scenarios
@@ -29,9 +31,18 @@ def money(x: float) -> str:
     return f"{x:,.2f}" if x < 10 else f"{x:,.1f}"
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def safe(text: object) -> str:
+    """User text (a scenario name, a typed value) escaped for Streamlit's Markdown, so it shows
+    literally: no links, images, emphasis or icons."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 def err(exc: Exception) -> str:
-    """The translated message for a ScenarioError / WeightsError."""
-    params = {k: v for k, v in getattr(exc, "params", {}).items()}
+    """The translated message for a ScenarioError / WeightsError (user-supplied parts escaped)."""
+    params = {k: safe(v) if k in ("name", "value", "use_case") else v for k, v in getattr(exc, "params", {}).items()}
     if "field" in params:
         params["field"] = tr(f"explorer.field.{params['field']}")
     return tr(f"explorer.err.{getattr(exc, 'code', 'unknown')}", **params)

@@ -5,7 +5,7 @@ import streamlit as st
 from core import explorer_charts as charts
 from core import explorer_data, market, scenarios
 from pages._explorer_ui import (clear_filters, err, filters_from_widgets, money, render_details,
-                                render_filters, render_weights, size_label, sync_from_url, sync_to_url)
+                                render_filters, render_weights, safe, size_label, sync_from_url, sync_to_url)
 from pages._shared import lang, tr
 
 st.title(tr("explorer.title"))
@@ -23,7 +23,7 @@ sync_from_url(base)
 filters = filters_from_widgets(render_filters(base))
 shown = scored if not filters.active() else market.apply_filters(scored, filters)
 if active and active.state.overrides:
-    st.info(tr("explorer.scenario.overrides", name=active.name, n=len(active.state.overrides)), icon=":material/edit_note:")
+    st.info(tr("explorer.scenario.overrides", name=safe(active.name), n=len(active.state.overrides)), icon=":material/edit_note:")
 
 if shown.empty:
     sync_to_url()
@@ -103,7 +103,7 @@ with st.form("ex_save", clear_on_submit=False, border=True):
     notes = st.text_area(tr("explorer.save.notes"), key="ex_save_notes", height=80)
     b1, b2 = st.columns(2)
     save_new = b1.form_submit_button(tr("explorer.save.button"), icon=":material/bookmark_add:")
-    save_active = active is not None and b2.form_submit_button(tr("explorer.save.update", name=active.name),
+    save_active = active is not None and b2.form_submit_button(tr("explorer.save.update", name=safe(active.name)),
                                                                icon=":material/save:", key="ex_update")
     if save_new or save_active:
         state = scenarios.ScenarioState(weights=weights, filters=scenarios.filters_to_dict(filters), view=view,
@@ -115,4 +115,4 @@ with st.form("ex_save", clear_on_submit=False, border=True):
         except scenarios.ScenarioError as exc:
             st.error(err(exc), icon=":material/error:")
         else:
-            st.success(tr("explorer.save.done", name=record.name), icon=":material/check_circle:")
+            st.success(tr("explorer.save.done", name=safe(record.name)), icon=":material/check_circle:")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import explorer_charts as charts
 from core import explorer_data, market, scenarios
-from pages._explorer_ui import apply_state, err
+from pages._explorer_ui import apply_state, err, safe
 from pages._shared import lang, tr
 
 st.title(tr("nav.scenarios"))
@@ -25,7 +25,7 @@ def _act(action, args: tuple, kwargs: dict, done: str, name: str) -> None:
     except scenarios.ScenarioError as exc:
         _say("error", err(exc))
     else:
-        _say("success", tr(done, name=name))
+        _say("success", tr(done, name=safe(name)))
 
 
 def _save_assumptions(rec: scenarios.ScenarioRecord, shown: pd.DataFrame, base: pd.DataFrame) -> None:
@@ -91,9 +91,9 @@ with manage:
             except scenarios.ScenarioError as exc:
                 st.error(err(exc), icon=":material/error:")
             else:
-                _say("success", tr("explorer.sc.renamed", name=new_name.strip()))
+                _say("success", tr("explorer.sc.renamed", name=safe(new_name.strip())))
                 st.rerun()
-    sure = st.checkbox(tr("explorer.sc.delete_confirm", name=rec.name), key="sc_delete_sure")
+    sure = st.checkbox(tr("explorer.sc.delete_confirm", name=safe(rec.name)), key="sc_delete_sure")
     st.button(tr("explorer.sc.delete"), icon=":material/delete:", disabled=not sure, key="sc_delete",
               on_click=_act, args=(scenarios.delete, (rec.id,), {}, "explorer.sc.deleted", rec.name))
 

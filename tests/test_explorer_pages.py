@@ -268,3 +268,13 @@ def test_the_details_panel_links_the_use_case_to_the_estimators_and_its_demo():
     assert "use_case=document-translation" in cost.proto.query_string
     assert "use_case=document-translation" in links["Memory and inference for this model"].proto.query_string
     assert links["See this task live"].proto.page.endswith("translate")
+
+
+def test_a_scenario_name_is_shown_literally_never_as_markdown_or_html():
+    at = open_page("pages/explorer.py")
+    at.text_input(key="ex_save_name").set_value("**bold** ![x](http://example.com/a.png) <b>hi</b>")
+    at.form_submit_button[0].click().run()
+    message = at.success[0].value
+    assert r"\*\*bold\*\*" in message and r"\!\[x\]\(http\://example\.com/a\.png\)" in message
+    assert r"\<b\>hi\</b\>" in message
+    assert scenarios.list_all()[0].name == "**bold** ![x](http://example.com/a.png) <b>hi</b>"  # stored as typed

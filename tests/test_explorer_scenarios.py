@@ -141,6 +141,11 @@ def test_payload_from_an_older_or_hand_edited_row_is_sanitised():
     assert state.filters["size_min_b"] is None
     assert state.filters["domains"] == ["nlp"]  # a bare string is one value, not a list of letters
     assert isinstance(pd.Series(state.weights), pd.Series) and state.weights["growth"] == 0
+    mixed = ScenarioState.from_payload({"overrides": {"robotaxi": {"market_usd_b": "lots", "risk_bias": 2},
+                                                      "credit-scoring": {"risk_bias": -1}, "x": "junk"}})
+    assert mixed.overrides == {"robotaxi": {"risk_bias": 2.0}}  # bad cells from an edited row are dropped
+    zero = ScenarioState.from_payload({"weights": {"market": 0}, "filters": "junk"})
+    assert zero.weights == pytest.approx(market.DEFAULT_WEIGHTS) and zero.filters["domains"] == []
 
 
 def test_overview_gives_each_scenario_its_top_pick_under_its_own_filters():
