@@ -4,27 +4,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlmodel import delete as sql_delete
 from streamlit.testing.v1 import AppTest
 
-from core import explorer_data, market, scenarios, store
+from core import explorer_data, market, scenarios
 from core.scenarios import ScenarioState
 from tests.conftest import ROOT
+from tests.test_explorer_scenarios import empty_store  # noqa: F401  (autouse: an empty Scenario table)
 
 N_USE_CASES = len(explorer_data.catalogue())
-
-
-def _delete_scenarios() -> None:
-    with store.session() as s:
-        s.exec(sql_delete(store.Scenario))
-
-
-@pytest.fixture(autouse=True)
-def empty_store():
-    """Each test starts from an empty Scenario table and leaves it empty for the other areas' tests."""
-    _delete_scenarios()
-    yield
-    _delete_scenarios()
 
 
 def open_page(path: str, lang: str = "en", **params) -> AppTest:
