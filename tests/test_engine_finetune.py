@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.lm.base import base_model_dir
+from core.lm.train import TrainConfig, train
 from tests.conftest import ROOT
 
 
@@ -39,18 +40,17 @@ def sentiment_csv(tmp_path_factory) -> Path:
     return path
 
 
+def finetune(base: Path, data: Path, out: Path, **overrides) -> dict:
+    settings = dict(base=str(base), task="sentiment", data=str(data), batch_size=4, block_size=96, max_iters=6,
+                    lr=5e-3, eval_interval=3, eval_iters=2, out=str(out), threads=1)
+    return train(TrainConfig(**{**settings, **overrides}))
+
+
 @pytest.mark.parametrize("lora", [True, False], ids=["lora", "full"])
 def test_finetune_saves_a_model_with_the_base_chat_template_pinned(tiny_base, sentiment_csv, tmp_path, lora):
-    out = tmp_path / "ft"
-    args = [sys.executable, "-m", "core", "train", "--base", str(tiny_base), "--task", "sentiment",
-            "--data", str(sentiment_csv), "--batch-size", "4", "--block-size", "96", "--max-iters", "6",
-            "--lr", "5e-3", "--eval-interval", "3", "--eval-iters", "2", "--out", str(out), "--json", "--quiet",
-            "--threads", "1"] + (["--lora"] if lora else [])
-    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    result = json.loads(r.stdout.strip().splitlines()[-1])
+    result = finetune(tiny_base, sentiment_csv, tmp_path / "ft", lora=lora)
     assert result["kind"] == "finetune" and result["steps"] == 6 and result["val_loss"] is not None
-    model_dir = out / "model"
+    model_dir = tmp_path / "ft" / "model"
     if lora:
         assert (model_dir / "adapter_model.safetensors").is_file()
         assert result["trainable_parameters"] < result["parameters"] / 2
@@ -66,14 +66,23 @@ def test_finetune_saves_a_model_with_the_base_chat_template_pinned(tiny_base, se
 
 
 def test_finetune_resume_continues_the_lora_run(tiny_base, sentiment_csv, tmp_path):
-    base_args = [sys.executable, "-m", "core", "train", "--base", str(tiny_base), "--task", "sentiment",
-                 "--data", str(sentiment_csv), "--lora", "--batch-size", "4", "--block-size", "96",
-                 "--eval-interval", "2", "--eval-iters", "1", "--out", str(tmp_path / "ft"), "--json", "--quiet",
-                 "--threads", "1"]
-    assert subprocess.run(base_args + ["--max-iters", "2"], cwd=ROOT, capture_output=True, timeout=300).returncode == 0
-    r = subprocess.run(base_args + ["--max-iters", "4", "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert json.loads(r.stdout.strip().splitlines()[-1])["steps"] == 4
+    first = finetune(tiny_base, sentiment_csv, tmp_path / "ft", lora=True, max_iters=2, eval_interval=2)
+    assert first["steps"] == 2
+    again = finetune(tiny_base, sentiment_csv, tmp_path / "ft", lora=True, max_iters=4, eval_interval=2, resume=True)
+    assert again["steps"] == 4
+    rows = [json.loads(line) for line in (tmp_path / "ft" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in rows if "train_loss" in r]
+    assert steps == sorted(set(steps)) and steps[-1] == 4
+
+
+def test_the_cli_prints_the_final_json_for_a_fine_tune(tiny_base, sentiment_csv, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "core", "train", "--base", str(tiny_base), "--task", "sentiment",
+                        "--data", str(sentiment_csv), "--lora", "--batch-size", "2", "--block-size", "96",
+                        "--max-iters", "2", "--eval-interval", "2", "--eval-iters", "1", "--out", str(tmp_path / "o"),
+                        "--json", "--quiet", "--threads", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert {"train_loss", "val_loss", "tokens_per_second", "wall_seconds", "steps"} <= set(result)
 
 
 def test_bad_task_data_is_a_clear_error(tiny_base, tmp_path):
