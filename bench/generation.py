@@ -27,11 +27,14 @@ from transformers.generation.streamers import BaseStreamer  # noqa: E402
 
 PROMPTS = [
     "Write a short story about a robot who learns to paint. Describe the colours and the feelings of the robot "
-    "in detail, and end with a surprise. Keep it under two hundred words please, and give it a title.",
+    "in detail, and end with a surprise. Keep it under two hundred words please, and give it a title. The robot "
+    "lives in a small flat above a bakery in an old harbour town, and paints only at night, by candle light.",
     "Explain to a new founder, step by step, how a language model is trained: data collection, tokenisation, "
-    "pre-training on next-token prediction, instruction tuning and evaluation. Mention what each step costs.",
+    "pre-training on next-token prediction, instruction tuning and evaluation. Mention what each step costs, "
+    "which part needs the most compute, and what a small team can do on a single rented GPU for a week.",
     "List five practical uses of sentiment analysis for a small online shop, with one sentence for each use, "
-    "and say which data the shop would need to collect first and how it would measure success.",
+    "and say which data the shop would need to collect first and how it would measure success. The shop sells "
+    "hand-made ceramics in English and Chinese and gets about two hundred reviews a month from its regular customers.",
 ]
 
 
