@@ -11,12 +11,12 @@ from pages._shared import lang, tr
 st.title(tr("explorer.title"))
 base = explorer_data.catalogue()
 st.caption(tr("explorer.caption", n=len(base)))
-weights = render_weights()
 saved = scenarios.list_all()
 names = {r.id: r.name for r in saved}
 scenario_id = st.sidebar.selectbox(tr("explorer.scenario"), list(names), index=None, key="ex_scenario",
                                    bind="query-params", format_func=names.get,
                                    placeholder=tr("explorer.scenario.none"), help=tr("explorer.scenario.help"))
+weights = render_weights()
 active = next((r for r in saved if r.id == scenario_id), None)
 scored = explorer_data.localise(market.evaluate(base, weights, active.state.overrides if active else {}), lang())
 sync_from_url(base)
