@@ -8,6 +8,7 @@ import sys
 
 COMMANDS = {
     "setup": "build the DuckDB catalogue and prepare the bundled base model",
+    "explore": "rank the AI use-case catalogue with weights and filters (as the Explorer page)",
     "estimate": "training / memory / inference / accelerators / validate estimates",
     "train": "train a GPT from scratch or fine-tune a base model",
     "models": "list registered models",
