@@ -102,7 +102,8 @@ def sensitivity_chart(long: pd.DataFrame, labels: dict[str, str], current: float
                   annotations=[dict(x=current, y=1.02, yref="paper", text=t("explorer.chart.current", lang),
                                     showarrow=False)],
                   xaxis=dict(title=dict(text=t("explorer.chart.weight_of", lang, criterion=criterion_label)), dtick=1),
-                  yaxis=dict(title=dict(text=t("explorer.chart.rank", lang)), autorange="reversed", dtick=1))
+                  yaxis=dict(title=dict(text=t("explorer.chart.rank", lang)), autorange="reversed", rangemode="tozero",
+                             dtick=1 if long["rank"].max() <= 15 else 5, tick0=1))
     return go.Figure(dict(data=traces, layout=layout))
 
 

@@ -65,8 +65,8 @@ else:
     st.plotly_chart(charts.sensitivity_chart(focus, labels, weights[crit], lang(),
                                              tr(f"explorer.crit.{crit}")), width="stretch")
     for run in market.top_pick_runs(long).itertuples():
-        st.markdown(tr("explorer.sens.run", low=f"{run.from_weight:g}", high=f"{run.to_weight:g}",
-                       name=labels[run.use_case_id]))
+        span = f"{run.from_weight:g}" + ("" if run.from_weight == run.to_weight else f"–{run.to_weight:g}")
+        st.markdown(tr("explorer.sens.run", span=span, name=labels[run.use_case_id]))
 
 sync_to_url()
 st.subheader(tr("explorer.table.title"))
