@@ -54,7 +54,7 @@ def test_memory_page_shows_fit_and_the_capacity_chart(page):
     open_page(page, "memory-inference")
     page.get_by_test_id("stMetric").filter(has_text="Fits?").wait_for(timeout=60_000)
     assert page.get_by_test_id("stMetric").filter(has_text="Cost per 1M tokens").count() == 1
-    assert page.locator("[data-testid='stPlotlyChart']").count() >= 1
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
     page.get_by_role("tab", name="Training memory").click()
     page.get_by_test_id("stMetric").filter(has_text="Memory per accelerator").first.wait_for(timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
