@@ -33,6 +33,9 @@ def sample_text(model, tokenizer, config: TrainConfig, prompt: str | None) -> st
                     idx = torch.cat([idx, torch.multinomial(torch.softmax(logits, -1), 1)], dim=1)
                 return tokenizer.decode(idx[0, 1:].tolist())
             ids = tokenizer(prompt or "", return_tensors="pt", add_special_tokens=False)["input_ids"].to(device)
+            positions = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", None)
+            if positions:
+                ids = ids[:, -max(1, positions - 32):]  # room for the answer inside the position table
             out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=32,
                                  do_sample=False, pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
             return tokenizer.decode(out[0, ids.size(1):], skip_special_tokens=True)
@@ -67,7 +70,7 @@ def setup_scratch(config: TrainConfig, out: Path, resuming: bool) -> RunData:
     gpt = GPTConfig(n_layer=config.n_layer, n_head=config.n_head, n_embd=config.n_embd,
                     block_size=config.block_size, vocab_size=len(tokenizer), dropout=config.dropout,
                     bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
-                    pad_token_id=tokenizer.pad_token_id)
+                    pad_token_id=None)  # no padding from scratch (and no HF padding warning)
     model = build_gpt(gpt)
 
     def eval_batches(split, generator):
@@ -94,8 +97,11 @@ def setup_finetune(config: TrainConfig) -> RunData:
         train_pairs = pairs
     else:
         train_pairs, val_pairs = split_pairs(pairs, seed=config.seed)
-    train_set = PairDataset(train_pairs, tokenizer, config.block_size)
-    val_set = PairDataset(val_pairs, tokenizer, config.block_size)
+    # A sequence cannot be longer than the base's position table (a small GPT from the studio).
+    positions = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", None)
+    max_length = min(config.block_size, positions) if positions else config.block_size
+    train_set = PairDataset(train_pairs, tokenizer, max_length)
+    val_set = PairDataset(val_pairs, tokenizer, max_length)
     if config.lora:
         from peft import LoraConfig, get_peft_model
 
