@@ -27,6 +27,7 @@ if "att_map" in st.session_state:
     layer = c1.slider(tr("demos.attention.layer"), 1, amap.n_layers, amap.n_layers, key="att_layer")
     head = c2.selectbox(tr("demos.attention.head"), [None] + list(range(1, amap.n_heads + 1)), key="att_head",
                         format_func=lambda h: tr("demos.attention.mean") if h is None else str(h))
-    title = tr("demos.attention.title", model=ref, layer=layer, head=tr("demos.attention.mean") if head is None else head)
+    head_label = tr("demos.attention.mean") if head is None else tr("demos.attention.head_n", n=head)
+    title = tr("demos.attention.title", model=ref, layer=layer, head=head_label)
     st.plotly_chart(heatmap_figure(amap, layer - 1, None if head is None else head - 1, title), width="stretch")
     st.caption(tr("demos.attention.read"))
