@@ -62,3 +62,21 @@ def test_a_bad_local_model_directory_is_reported_next_to_the_picker(page):
     page.keyboard.press("Enter")
     wait_for_app(page)
     page.locator("[data-testid='stSidebar']").get_by_text("Cannot use this directory").wait_for(timeout=30_000)
+
+
+def test_two_sessions_generating_at_once_both_finish(browser, app_server):
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(2)]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for pg in pages:
+            pg.goto(f"{app_server}/generate?lang=en")
+            wait_for_app(pg)
+        for pg, question in zip(pages, ("Name a colour.", "Name an animal.")):
+            pg.get_by_placeholder("Ask the model something…").fill(question)
+            pg.keyboard.press("Enter")  # both are generating before either finishes
+        for pg in pages:
+            pg.get_by_text("tokens/s").wait_for(timeout=ANSWER_TIMEOUT_MS)
+            assert pg.locator("[data-testid='stException']").count() == 0
+    finally:
+        for c in contexts:
+            c.close()
