@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n-embd", type=int, default=d.n_embd)
     g.add_argument("--block-size", type=int, default=None, help="context length (default 64); max sequence length when fine-tuning (default 256)")
     g.add_argument("--dropout", type=float, default=d.dropout)
+    g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=d.bias,
+                   help="trainable biases in Linear and LayerNorm like GPT-2 (--bias) or none like nanoGPT "
+                        "(--no-bias, the default: biases frozen at zero)")
+    g.add_argument("--activation", choices=["gelu", "gelu_new"], default=d.activation,
+                   help="MLP activation: exact GELU (nanoGPT, default) or GPT-2's tanh approximation")
     g = p.add_argument_group("fine-tuning")
     g.add_argument("--base", help="registry id (e.g. smollm2-135m-instruct) or a local HF directory")
     g.add_argument("--task", choices=["generation", "qa", "translation", "sentiment"])

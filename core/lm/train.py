@@ -40,7 +40,7 @@ from core.lm import checkpoint as ckpt
 from core.lm.callbacks import BaseCallback, Callback, EvalInfo, JsonlCallback, StepInfo  # noqa: F401 (re-exported)
 from core.lm.data import IGNORE, Batch
 from core.lm.threads import ThreadTuner
-from core.lm.train_config import ARCH_KEYS, TrainConfig
+from core.lm.train_config import ARCH_KEYS, LEGACY_ARCH, TrainConfig
 from core.lm.train_setup import RunData, sample_text, setup_finetune, setup_scratch
 
 
@@ -101,6 +101,8 @@ def _merge_resumed_config(config: TrainConfig, saved: dict) -> TrainConfig:
     for key in ARCH_KEYS:
         if key in saved:
             raw[key] = saved[key]
+        elif key in LEGACY_ARCH:  # a checkpoint from before the option: it trained GPT-2's architecture
+            raw[key] = LEGACY_ARCH[key]
     return TrainConfig.from_dict(raw)
 
 

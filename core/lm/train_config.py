@@ -7,8 +7,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 # Settings that define the model; on resume they come from the checkpoint.
-ARCH_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "tokenizer", "vocab_size",
-             "base", "task", "lora", "lora_r", "lora_alpha")
+ARCH_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "activation", "tokenizer",
+             "vocab_size", "base", "task", "lora", "lora_r", "lora_alpha")
+# What checkpoints written before `bias`/`activation` existed trained (transformers' GPT-2 defaults).
+LEGACY_ARCH = {"bias": True, "activation": "gelu_new"}
 
 
 @dataclass
@@ -25,6 +27,8 @@ class TrainConfig:
     n_embd: int = 128
     block_size: int | None = None  # context (from scratch, default 64) / max sequence length (fine-tune, 256)
     dropout: float = 0.0
+    bias: bool = False  # nanoGPT's default: no biases (frozen at zero, see core.lm.gpt); True = GPT-2's
+    activation: str = "gelu"  # exact GELU (nanoGPT) | gelu_new (GPT-2's tanh approximation)
     # fine-tuning
     base: str | None = None  # registry id or local HF directory
     task: str | None = None
@@ -92,6 +96,8 @@ class TrainConfig:
             raise ValueError(f"--n-embd ({self.n_embd}) must be divisible by --n-head ({self.n_head})")
         if not 0 <= self.dropout < 1:
             raise ValueError("--dropout must be in [0, 1)")
+        if self.activation not in ("gelu", "gelu_new"):
+            raise ValueError("--activation must be gelu or gelu_new")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError("--device must be auto, cpu or cuda")
 

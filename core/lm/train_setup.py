@@ -69,7 +69,7 @@ def setup_scratch(config: TrainConfig, out: Path, resuming: bool) -> RunData:
     stream = TokenStream(encode_corpus(tokenizer, text), config.block_size)
     gpt = GPTConfig(n_layer=config.n_layer, n_head=config.n_head, n_embd=config.n_embd,
                     block_size=config.block_size, vocab_size=len(tokenizer), dropout=config.dropout,
-                    bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+                    bias=config.bias, activation=config.activation, bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
                     pad_token_id=None)  # no padding from scratch (and no HF padding warning)
     model = build_gpt(gpt)
 
@@ -79,7 +79,8 @@ def setup_scratch(config: TrainConfig, out: Path, resuming: bool) -> RunData:
     return RunData(model=model, tokenizer=tokenizer,
                   train_batch=lambda bs, g: stream.batch("train", bs, g), eval_batches=eval_batches,
                   sample_prompt=None,
-                  info={"parameters": parameter_count(model), "vocab_size": len(tokenizer),
+                  info={"parameters": parameter_count(model),
+                        "trainable_parameters": parameter_count(model, trainable_only=True), "vocab_size": len(tokenizer),
                         "train_tokens": len(stream.splits["train"]), "val_tokens": len(stream.splits["val"])})
 
 
@@ -87,8 +88,11 @@ def setup_finetune(config: TrainConfig) -> RunData:
     from core.lm import tasks
     from core.lm.loader import load_model
 
+    from core.lm.gpt import freeze_biases_if_bias_free
+
     loaded = load_model(config.base, for_training=True)
     model, tokenizer = loaded.model, loaded.tokenizer
+    freeze_biases_if_bias_free(model)  # a bias-free studio GPT stays bias-free when fine-tuned
     examples = tasks.load_task_examples(config.task, Path(config.data))
     pairs = [tasks.build_training_pair(config.task, ex, tokenizer) for ex in examples]
     if config.val_data:
