@@ -83,6 +83,11 @@ def _stat_key(data_dir: Path) -> tuple:
     return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in csv_files(data_dir))
 
 
+def data_version() -> tuple:
+    """A value that changes whenever a catalogue CSV changes (for callers that memoise)."""
+    return _stat_key(get_settings().data_dir)
+
+
 def _connection() -> duckdb.DuckDBPyConnection:
     global _conn, _conn_key
     settings = get_settings()

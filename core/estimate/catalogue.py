@@ -53,7 +53,7 @@ _local_version = 0  # bumped by every write in this process, so the writer sees 
 
 def _data_key() -> tuple:
     """Changes when a catalogue CSV changes, this process writes to the store, or the TTL turns over."""
-    return (catalog._stat_key(get_settings().data_dir), get_settings().database_url, _local_version,
+    return (catalog.data_version(), get_settings().database_url, _local_version,
             int(time.monotonic() // CACHE_TTL_S))
 
 
