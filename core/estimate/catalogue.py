@@ -238,15 +238,21 @@ def _slug(text: str) -> str:
     return "user_" + (re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:50] or "item")
 
 
+def _insert_user_row(table, item_id: str, label: str, **row) -> str:
+    """Insert one user row under item_id, refusing a duplicate; invalidates the cache."""
+    with store.session() as s:
+        if s.get(table, item_id) is not None:
+            raise ValueError(f"{label} already exists")
+        s.add(table(**row))
+    invalidate()
+    return item_id
+
+
 def add_user_accelerator(data: UserAcceleratorInput) -> str:
     """Store a user accelerator; returns its id (user_<slug>). Refuses a duplicate name."""
     accelerator_id = _slug(data.name)
-    with store.session() as s:
-        if s.get(store.UserAccelerator, accelerator_id) is not None:
-            raise ValueError(f"an accelerator named {data.name!r} already exists")
-        s.add(store.UserAccelerator(accelerator_id=accelerator_id, **data.model_dump()))
-    invalidate()
-    return accelerator_id
+    return _insert_user_row(store.UserAccelerator, accelerator_id, f"an accelerator named {data.name!r}",
+                            accelerator_id=accelerator_id, **data.model_dump())
 
 
 def add_user_training_run(data: UserRunInput) -> str:
@@ -254,12 +260,8 @@ def add_user_training_run(data: UserRunInput) -> str:
     if data.accelerator_id not in set(accelerators()["accelerator_id"]):
         raise ValueError(f"unknown accelerator {data.accelerator_id!r}")
     run_id = _slug(data.model)
-    with store.session() as s:
-        if s.get(store.UserTrainingRun, run_id) is not None:
-            raise ValueError(f"a run named {data.model!r} already exists")
-        s.add(store.UserTrainingRun(run_id=run_id, **data.model_dump()))
-    invalidate()
-    return run_id
+    return _insert_user_row(store.UserTrainingRun, run_id, f"a run named {data.model!r}",
+                            run_id=run_id, **data.model_dump())
 
 
 def delete_user_item(item_id: str) -> bool:
