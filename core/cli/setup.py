@@ -19,6 +19,13 @@ def main(argv: list[str]) -> int:
         from core.lm.base import ensure_base_model
 
         report["base_model"] = str(ensure_base_model())
+        # The demos' native int8 decode step (a C compiler is optional: without one the torch path runs).
+        from core.lm import native
+
+        try:
+            report["native_decoder"] = str(native.build())
+        except RuntimeError as exc:
+            report["native_decoder"] = f"not built ({exc})"
     print(json.dumps(report) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
     return 0
 

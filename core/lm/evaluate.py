@@ -85,7 +85,7 @@ def evaluate(lm: Any, task: str, examples: Sequence[dict], fast: bool = False,
     else:
         raise tasks.TaskDataError(f"unknown task {task!r}")
     result = {"task": task, "model": lm.info.id, "n": len(examples), **out,
-              "decoder": "fast-int8" if fast and lm.fast is not None else "batched-fp32",
+              "decoder": ("fast-int8-native" if lm.fast.native else "fast-int8-torch") if fast and lm.fast is not None else "batched-fp32",
               "seconds": round(time.perf_counter() - t0, 1)}
     if with_predictions and preds is not None:
         result["predictions"] = preds

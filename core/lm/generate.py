@@ -4,9 +4,10 @@ Two decoders behind one loop:
 - FastDecoder, for Llama-architecture models (the bundled SmolLM2 and its fine-tunes): the prompt
   is prefilled with the fp32 weights (fast GEMMs, so time to first token stays low), then each new
   token is decoded with int8 weight-only copies of the linear layers (per-output-channel scales;
-  activations stay fp32 outside the matmuls) through torch's `_weight_int8pack_mm` kernel, with a
-  preallocated KV cache and fused QKV / gate-up projections. Decoding one token reads ~4x fewer
-  weight bytes than fp32 and skips the per-step overhead of `model.generate`.
+  activations stay fp32), a preallocated KV cache and fused QKV / gate-up projections. The decode
+  step runs in the native kernel core/lm/native/decode.c (one call per token, int8 rows widened
+  to fp32 in AVX2 registers, rows over OpenMP threads); where it cannot be built (no C compiler)
+  the same step runs as torch ops through `_weight_int8pack_mm`.
 - the plain transformers forward with its KV cache, for every other architecture (e.g. the
   studio's from-scratch GPT-2 models).
 
@@ -16,6 +17,7 @@ concurrent browser sessions are served one after the other, and releases it when
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import time
 from dataclasses import dataclass, field
@@ -72,7 +74,7 @@ class GenerationResult:
     tokens_per_second: float = 0.0  # decode rate after the first token
     total_s: float = 0.0
     finish_reason: str = ""  # eos | length | stopped
-    decoder: str = ""  # fast-int8 | plain
+    decoder: str = ""  # fast-int8-native | fast-int8-torch | plain
     token_ids: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,11 +83,11 @@ class GenerationResult:
 
 # ------------------------------------------------------------------ fast Llama decoder
 def _int8_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric int8 per output row: W ~= q * scale[:, None]."""
+    """Symmetric int8 per output row: W ~= q * scale[:, None] (scale fp32)."""
     w = weight.detach().float()
     scale = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
     q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
-    return q, scale.to(torch.bfloat16)
+    return q, scale.contiguous()
 
 
 def _rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
@@ -97,16 +99,35 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-class FastDecoder:
-    """Batch-1 inference for Llama models: fp32 prefill, int8 weight-only decode, static KV cache."""
+class KVCache(list):
+    """Per layer (keys, values), each (1, n_kv, length, hd) fp32, plus their C pointer arrays."""
 
-    def __init__(self, model: Any):
+    def __init__(self, layers: list[tuple[torch.Tensor, torch.Tensor]], length: int):
+        super().__init__(layers)
+        self.length = length
+        from core.lm.native import pointer_array
+
+        self.k_ptrs = pointer_array([k for k, _ in layers])
+        self.v_ptrs = pointer_array([v for _, v in layers])
+
+
+class FastDecoder:
+    """Batch-1 inference for Llama models: fp32 prefill, int8 weight-only decode, static KV cache.
+
+    `native` is True when the decode step runs in core/lm/native/decode.c, False for the torch-op
+    fallback (same arithmetic except that torch's kernel takes bf16 activations and scales)."""
+
+    TABLE_STEP = 1024  # rotary tables grow in steps of this many positions
+
+    def __init__(self, model: Any, native: bool = True):
         cfg = model.config
         self.n_layer = cfg.num_hidden_layers
         self.n_head = cfg.num_attention_heads
         self.n_kv = cfg.num_key_value_heads
         self.d = cfg.hidden_size
         self.hd = getattr(cfg, "head_dim", None) or self.d // self.n_head
+        self.ffn = cfg.intermediate_size
+        self.vocab = cfg.vocab_size
         self.eps = cfg.rms_norm_eps
         self.max_positions = cfg.max_position_embeddings
         theta = (getattr(cfg, "rope_parameters", None) or {}).get("rope_theta") or getattr(cfg, "rope_theta", 10000.0)
@@ -130,6 +151,22 @@ class FastDecoder:
                 "gu8": _int8_rows(torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight])),
                 "down8": _int8_rows(mlp.down_proj.weight),
             })
+        self._table_len = 0
+        self._lib = None
+        if native:
+            from core.lm.native import library
+
+            self._lib = library()
+        if self._lib is None:  # torch fallback: _weight_int8pack_mm takes bf16 scales
+            self.lm_q = (self.lm_q[0], self.lm_q[1].to(torch.bfloat16))
+            for layer in self.layers:
+                for key in ("qkv8", "o8", "gu8", "down8"):
+                    layer[key] = (layer[key][0], layer[key][1].to(torch.bfloat16))
+        self._ensure_tables(self.TABLE_STEP)
+
+    @property
+    def native(self) -> bool:
+        return self._lib is not None
 
     @staticmethod
     def supports(model: Any) -> bool:
@@ -145,6 +182,14 @@ class FastDecoder:
             and getattr(model, "lm_head", None) is not None
         )
 
+    @staticmethod
+    def torch_kernel_fits(cfg: Any) -> bool:
+        """torch's _weight_int8pack_mm gives wrong results for some input widths that are not
+        multiples of 32 (measured on torch 2.13 CPU: 40, 72, 100); the torch fallback is used only
+        when every width is one (SmolLM2: 576, 1536)."""
+        hd = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        return all(width % 32 == 0 for width in (cfg.hidden_size, cfg.num_attention_heads * hd, cfg.intermediate_size))
+
     # (T, n, hd) positions -> rotary embedding as in HF Llama (rotate_half convention)
     def _rope(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         return x * cos + _rotate_half(x) * sin
@@ -153,20 +198,50 @@ class FastDecoder:
         pos = torch.arange(start, start + length, dtype=torch.float32)
         freqs = torch.outer(pos, self.inv_freq)
         emb = torch.cat((freqs, freqs), dim=-1)  # (T, hd)
-        return emb.cos()[:, None, :], emb.sin()[:, None, :]  # broadcast over heads
+        return emb.cos()[:, None, :].contiguous(), emb.sin()[:, None, :].contiguous()  # broadcast over heads
 
-    def new_cache(self, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per layer (keys, values), each (1, n_kv, length, hd); rotary tables for all positions."""
+    def _ensure_tables(self, length: int) -> None:
+        """Rotary tables (and the native kernel's attention scratch) for positions < length."""
+        if length <= self._table_len:
+            return
+        length = max(length, min(-(-length // self.TABLE_STEP) * self.TABLE_STEP, self.max_positions))
         self._cos, self._sin = self._cos_sin(0, length)
-        return [(torch.zeros(1, self.n_kv, length, self.hd), torch.zeros(1, self.n_kv, length, self.hd))
-                for _ in range(self.n_layer)]
+        self._table_len = length
+        if self._lib is not None:
+            self._bind_native()
+
+    def _bind_native(self) -> None:
+        from core.lm.native import Model, pointer_array
+
+        lib, L = self._lib, self.layers
+        n_scratch = lib.opl_scratch_floats(self.d, self.n_head, self.n_kv, self.hd, self.ffn, self._table_len)
+        self._scratch = torch.zeros(int(n_scratch))
+        arrays = {key: pointer_array([layer[src][i] if i is not None else layer[src] for layer in L])
+                  for key, src, i in (("ln1", "ln1", None), ("ln2", "ln2", None),
+                                      ("qkv_q", "qkv8", 0), ("qkv_s", "qkv8", 1), ("o_q", "o8", 0), ("o_s", "o8", 1),
+                                      ("gu_q", "gu8", 0), ("gu_s", "gu8", 1), ("dn_q", "down8", 0), ("dn_s", "down8", 1))}
+        self._arrays = arrays  # keep the pointer arrays alive with the struct
+        self._struct = Model(
+            n_layer=self.n_layer, n_head=self.n_head, n_kv=self.n_kv, d=self.d, hd=self.hd, ffn=self.ffn,
+            vocab=self.vocab, max_pos=self._table_len, eps=self.eps,
+            embed=self.embed.data_ptr(), final_norm=self.final_norm.data_ptr(),
+            lm_q=self.lm_q[0].data_ptr(), lm_s=self.lm_q[1].data_ptr(),
+            cos_t=self._cos.data_ptr(), sin_t=self._sin.data_ptr(), scratch=self._scratch.data_ptr(),
+            **{key: ctypes.cast(arr, ctypes.c_void_p) for key, arr in arrays.items()},
+        )
+
+    def new_cache(self, length: int) -> KVCache:
+        """Per layer (keys, values), each (1, n_kv, length, hd); rotary tables for all positions."""
+        self._ensure_tables(length)
+        return KVCache([(torch.zeros(1, self.n_kv, length, self.hd), torch.zeros(1, self.n_kv, length, self.hd))
+                        for _ in range(self.n_layer)], length)
 
     @torch.inference_mode()
     def prefill(self, ids: list[int], cache) -> torch.Tensor:
         """Run the prompt through the fp32 weights; fills cache[:, :, :T]; returns last logits (V,)."""
         T = len(ids)
         h = self.embed[torch.tensor(ids)]  # (T, d)
-        cos, sin = self._cos_sin(0, T)
+        cos, sin = self._cos[:T], self._sin[:T]
         for layer, (kc, vc) in zip(self.layers, cache):
             x = _rms_norm(h, layer["ln1"], self.eps)
             q = F.linear(x, layer["q"]).view(T, self.n_head, self.hd)
@@ -188,8 +263,18 @@ class FastDecoder:
         return torch._weight_int8pack_mm(x.to(torch.bfloat16), wq[0], wq[1]).float()
 
     @torch.inference_mode()
-    def step(self, token: int, pos: int, cache) -> torch.Tensor:
+    def step(self, token: int, pos: int, cache: KVCache) -> torch.Tensor:
         """Decode one token at position pos with the int8 weights; returns logits (V,)."""
+        if self._lib is not None:
+            logits = torch.empty(self.vocab)
+            rc = self._lib.opl_step(ctypes.byref(self._struct), cache.k_ptrs, cache.v_ptrs, cache.length,
+                                    int(token), int(pos), torch.get_num_threads(), logits.data_ptr())
+            if rc != 0:
+                raise GenerationError(f"token {token} at position {pos} is outside the model or its cache")
+            return logits
+        return self._torch_step(token, pos, cache)
+
+    def _torch_step(self, token: int, pos: int, cache: KVCache) -> torch.Tensor:
         h = self.embed[token].view(1, self.d)
         cos, sin = self._cos[pos], self._sin[pos]  # (1, hd)
         nq, nk = self.n_head * self.hd, self.n_kv * self.hd
@@ -201,7 +286,7 @@ class FastDecoder:
             vc[0, :, pos] = qkv[nq + nk:].view(self.n_kv, self.hd)
             a = F.scaled_dot_product_attention(q[None, :, None], kc[:, :, :pos + 1], vc[:, :, :pos + 1],
                                                enable_gqa=True)  # (1, nh, 1, hd)
-            h = h + self._mm8(a.reshape(1, self.d), layer["o8"])
+            h = h + self._mm8(a.reshape(1, self.n_head * self.hd), layer["o8"])
             x = _rms_norm(h, layer["ln2"], self.eps)
             gate, up = self._mm8(x, layer["gu8"]).chunk(2, dim=-1)
             h = h + self._mm8(F.silu(gate) * up, layer["down8"])
@@ -269,7 +354,12 @@ class Generation:
             raise GenerationError(f"max new tokens must be below the model's context of {context_limit(lm)}")
         self.prompt_ids = ids[-keep:]
         self.result = GenerationResult(n_prompt_tokens=len(self.prompt_ids),
-                                       decoder="fast-int8" if self.use_fast else "plain")
+                                       decoder=self._decoder_name())
+
+    def _decoder_name(self) -> str:
+        if not self.use_fast:
+            return "plain"
+        return "fast-int8-native" if self.lm.fast.native else "fast-int8-torch"
 
     def __iter__(self) -> Iterator[str]:
         if not self.lm.lock.acquire(timeout=LOCK_TIMEOUT_S):

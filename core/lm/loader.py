@@ -177,4 +177,6 @@ def load_model(id_or_path: str | Path, for_training: bool = False, fast: bool = 
 
         if FastDecoder.supports(model):
             decoder = FastDecoder(model)
+            if not decoder.native and not FastDecoder.torch_kernel_fits(model.config):
+                decoder = None  # plain transformers path rather than torch's int8 kernel at odd widths
     return LoadedModel(model=model, tokenizer=tokenizer, info=info, fast=decoder)

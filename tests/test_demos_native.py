@@ -1,0 +1,128 @@
+"""The native int8 decode step (core/lm/native/decode.c) computes what transformers computes with
+the same int8-rounded weights, and the torch fallback takes over when it is unavailable."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from core.lm import native
+from core.lm.generate import FastDecoder, Generation, GenerationError, GenerationParams, _int8_rows
+from core.lm.loader import load_model
+from tests.demos_tiny import make_tiny_llama
+
+needs_compiler = pytest.mark.skipif(native.compiler() is None, reason="no C compiler on this machine")
+
+
+def odd_llama(seed: int = 0, hidden: int = 108, ffn: int = 100) -> LlamaForCausalLM:
+    """By default widths that are not multiples of the kernel's 32- and 8-wide blocks (108, 100,
+    head 18), grouped-query attention (6 heads over 2 kv heads), untied lm_head."""
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=301, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=3,
+                         num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=64,
+                         tie_word_embeddings=False, rms_norm_eps=1e-5)
+    model = LlamaForCausalLM(config).eval()
+    with torch.no_grad():  # random init is N(0, 0.02); give the norms some spread too
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.uniform_(0.5, 1.5)
+    return model
+
+
+def dequantised_copy(model: LlamaForCausalLM) -> LlamaForCausalLM:
+    """The model with every linear weight replaced by its int8 rounding (embeddings stay fp32)."""
+    ref = copy.deepcopy(model)
+    with torch.no_grad():
+        linears = [m for name, m in ref.named_modules() if isinstance(m, torch.nn.Linear)]
+        if ref.config.tie_word_embeddings:
+            ref.lm_head.weight = torch.nn.Parameter(ref.lm_head.weight.detach().clone())
+        for lin in linears:
+            q, scale = _int8_rows(lin.weight)
+            lin.weight.copy_(q.float() * scale.float()[:, None])
+    return ref
+
+
+@needs_compiler
+def test_native_library_builds_and_is_used_by_default():
+    decoder = FastDecoder(odd_llama())
+    assert decoder.native, native.last_error()
+    assert native.library_path().exists()
+
+
+@needs_compiler
+def test_native_steps_equal_transformers_on_the_int8_rounded_weights():
+    model = odd_llama()
+    decoder = FastDecoder(model)
+    ref = dequantised_copy(model)
+    tokens = [5, 17, 300, 0, 42, 42, 7, 123]
+    cache = decoder.new_cache(len(tokens))
+    with torch.inference_mode():
+        ours = torch.stack([decoder.step(t, pos, cache) for pos, t in enumerate(tokens)])
+        expected = ref(torch.tensor([tokens])).logits[0]
+    torch.testing.assert_close(ours, expected, atol=2e-5, rtol=1e-4)
+
+
+@needs_compiler
+def test_native_and_torch_fallback_agree_after_an_fp32_prefill():
+    model = odd_llama(seed=1, hidden=96, ffn=160)  # widths torch's int8 kernel handles (multiples of 32)
+    fast, fallback = FastDecoder(model), FastDecoder(model, native=False)
+    assert fast.native and not fallback.native
+    prompt = [3, 1, 4, 1, 5, 9, 2, 6]
+    outs = []
+    for decoder in (fast, fallback):
+        cache = decoder.new_cache(len(prompt) + 3)
+        with torch.inference_mode():
+            decoder.prefill(prompt, cache)
+            outs.append(torch.stack([decoder.step(t, len(prompt) + i, cache) for i, t in enumerate((8, 9, 10))]))
+    # the fallback rounds activations and scales to bf16, so the two agree to bf16 precision
+    assert torch.nn.functional.cosine_similarity(outs[0], outs[1], dim=-1).min() > 0.999
+    torch.testing.assert_close(outs[0], outs[1], atol=1e-2, rtol=2e-2)
+
+
+@needs_compiler
+@pytest.mark.parametrize("token,pos", [(301, 0), (-1, 0), (1, 4), (1, -1)])
+def test_native_step_refuses_tokens_or_positions_outside_the_model_or_cache(token, pos):
+    decoder = FastDecoder(odd_llama())
+    with pytest.raises(GenerationError, match="outside the model or its cache"):
+        decoder.step(token, pos, decoder.new_cache(4))
+
+
+@needs_compiler
+def test_a_long_cache_grows_the_rotary_tables_and_scratch():
+    model = odd_llama()
+    model.config.max_position_embeddings = 5000
+    decoder = FastDecoder(model)
+    assert decoder._table_len == FastDecoder.TABLE_STEP
+    cache = decoder.new_cache(1500)
+    assert decoder._table_len == 2048
+    with torch.inference_mode():
+        decoder.prefill(list(range(1, 200)) * 7, cache)  # 1393 positions
+        logits = decoder.step(3, 1393, cache)
+    assert torch.isfinite(logits).all()
+
+
+def test_native_decoding_can_be_switched_off(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPPLAB_NATIVE_DECODE", "0")
+    lm = load_model(str(make_tiny_llama(tmp_path / "tiny")))
+    assert not lm.fast.native and "OPPLAB_NATIVE_DECODE" in native.last_error()
+    gen = Generation(lm, "Hello", GenerationParams(max_new_tokens=4, greedy=True, ignore_eos=True))
+    list(gen)
+    assert gen.result.decoder == "fast-int8-torch" and gen.result.n_new_tokens == 4
+
+
+def test_a_missing_compiler_falls_back_with_a_reason(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPPLAB_STATE_DIR", str(tmp_path))  # nothing built there yet
+    monkeypatch.setattr(native, "compiler", lambda: None)
+    monkeypatch.setattr(native, "_loaded", {})
+    assert native.library() is None
+    assert "no C compiler" in native.last_error()
+    assert not FastDecoder(odd_llama()).native
+
+
+def test_the_torch_fallback_is_only_offered_for_widths_its_kernel_handles():
+    # torch's _weight_int8pack_mm returns wrong numbers for some widths (e.g. 100); the loader
+    # then uses the plain transformers path instead of a wrong fast one
+    assert FastDecoder.torch_kernel_fits(odd_llama(hidden=96, ffn=160).config)
+    assert not FastDecoder.torch_kernel_fits(odd_llama().config)
