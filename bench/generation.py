@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -106,6 +107,7 @@ def main() -> int:
     from core.lm.loader import load_model
     from core.lm.tasks import chat_prompt
 
+    load_before = os.getloadavg()[0]
     t = time.perf_counter()
     lm = load_model(args.model)
     load_s = time.perf_counter() - t
@@ -132,6 +134,8 @@ def main() -> int:
     med = {k: {m: statistics.median(v) for m, v in d.items()} for k, d in rows.items()}
     result = {
         "model": args.model, "threads": torch.get_num_threads(), "new_tokens": args.new_tokens,
+        "fast_decoder": "native" if lm.fast.native else "torch-int8",
+        "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "prompt_tokens": statistics.median(prompt_tokens), "runs_each": len(rows["plain"]["tps"]), "load_s": round(load_s, 2),
         "plain_fp32_generate": {"tokens_per_second": round(med["plain"]["tps"], 1), "ttft_ms": round(med["plain"]["ttft"], 0)},
         "fast_int8": {"tokens_per_second": round(med["fast"]["tps"], 1), "ttft_ms": round(med["fast"]["ttft"], 0)},

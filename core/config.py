@@ -11,6 +11,8 @@
 | OPPLAB_BASE_MODEL_DIR | $OPPLAB_STATE_DIR/base/SmolLM2-135M-Instruct | bundled base, converted once |
 | OPPLAB_MAX_UPLOAD_MB  | 20                                    | largest accepted upload                   |
 | OPPLAB_TORCH_THREADS  | 2                                     | torch intra-op threads for inference      |
+| OPPLAB_NATIVE_DECODE  | 1                                     | 0 = demos decode with torch ops, not the  |
+|                       |                                       | compiled kernel (core/lm/native)          |
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ class Settings:
     base_model_dir: Path
     max_upload_mb: int
     torch_threads: int
+    native_decode: bool
 
     @property
     def max_upload_bytes(self) -> int:
@@ -65,4 +68,5 @@ def get_settings() -> Settings:
         base_model_dir=Path(os.environ.get("OPPLAB_BASE_MODEL_DIR", state_dir / "base" / "SmolLM2-135M-Instruct")),
         max_upload_mb=_int_env("OPPLAB_MAX_UPLOAD_MB", 20, 1, 2048),
         torch_threads=_int_env("OPPLAB_TORCH_THREADS", 2, 1, 256),
+        native_decode=bool(_int_env("OPPLAB_NATIVE_DECODE", 1, 0, 1)),
     )

@@ -26,6 +26,8 @@ from typing import Any, Callable, Iterator
 import torch
 import torch.nn.functional as F
 
+from core.lm.threads import ThreadTuner
+
 MAX_NEW_TOKENS = 1024
 LOCK_TIMEOUT_S = 300
 
@@ -152,6 +154,8 @@ class FastDecoder:
                 "down8": _int8_rows(mlp.down_proj.weight),
             })
         self._table_len = 0
+        self._tuner: ThreadTuner | None = None
+        self._tuner_limit = 0
         self._lib = None
         if native:
             from core.lm.native import library
@@ -167,6 +171,16 @@ class FastDecoder:
     @property
     def native(self) -> bool:
         return self._lib is not None
+
+    def _thread_tuner(self) -> ThreadTuner:
+        """Threads for the native step, chosen by measurement (core.lm.threads): with another
+        process busy on this 2-core CPU an OpenMP step at 2 threads waits for a thread that lost
+        its core (measured ~700 ms against 22 ms at 1 thread), so decode steps are timed at 1 and at
+        torch's thread count, the faster is kept and checked again every 64 steps."""
+        limit = torch.get_num_threads()
+        if self._tuner is None or self._tuner_limit != limit:
+            self._tuner, self._tuner_limit = ThreadTuner(limit, every=64, trial=2), limit
+        return self._tuner
 
     @staticmethod
     def supports(model: Any) -> bool:
@@ -266,9 +280,13 @@ class FastDecoder:
     def step(self, token: int, pos: int, cache: KVCache) -> torch.Tensor:
         """Decode one token at position pos with the int8 weights; returns logits (V,)."""
         if self._lib is not None:
+            tuner = self._thread_tuner()
+            threads = tuner.threads_for_next_step()
             logits = torch.empty(self.vocab)
+            t0 = time.perf_counter()
             rc = self._lib.opl_step(ctypes.byref(self._struct), cache.k_ptrs, cache.v_ptrs, cache.length,
-                                    int(token), int(pos), torch.get_num_threads(), logits.data_ptr())
+                                    int(token), int(pos), threads, logits.data_ptr())
+            tuner.record(threads, time.perf_counter() - t0)
             if rc != 0:
                 raise GenerationError(f"token {token} at position {pos} is outside the model or its cache")
             return logits

@@ -40,7 +40,7 @@ class Model(ctypes.Structure):
 
 
 def enabled() -> bool:
-    return os.environ.get("OPPLAB_NATIVE_DECODE", "1").strip().lower() not in ("0", "false", "no", "off")
+    return get_settings().native_decode
 
 
 def cpu_flags() -> set[str]:
