@@ -7,7 +7,7 @@ import pytest
 
 from core.estimate.architecture import Architecture, params_from_architecture, shape_from_params
 from core.estimate.inference import estimate_inference, kv_cache_bytes, kv_cache_bytes_for, weights_bytes
-from core.estimate.inputs import InputError, TrainingInputs, UserAcceleratorInput, messages, parse
+from core.estimate.inputs import InputError, TrainingInputs, UserAcceleratorInput, UserRunInput, messages, parse
 from core.estimate.memory import (QLORA_BYTES_PER_PARAM, activation_bytes_per_layer, lora_trainable_params,
                                   training_memory, training_memory_gib)
 from core.estimate.training import (CHINCHILLA_TABLE3, accelerator_hours, accelerator_hours_from_throughput,
@@ -231,6 +231,9 @@ def test_input_messages_name_the_field_in_the_ui_language():
     assert messages(err.value, "en") == ["Accelerators: must be at least 1"]
     assert messages(err.value, "zh") == ["加速器数量：不能小于 1"]
     assert messages(ValueError("plain"), "en") == ["plain"]
+    with pytest.raises(InputError) as err:
+        parse(UserRunInput, {"model": "<b>x</b>", "params_b": 1, "tokens_b": 1, "accelerator_id": "h100_sxm"})
+    assert messages(err.value, "zh") == ["模型：只能使用字母、数字、空格和 . , + ( ) / -"]
 
 
 def test_counts_parse_with_suffixes_and_print_short():

@@ -9,6 +9,7 @@ import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 
 class InputError(ValueError):
@@ -23,7 +24,15 @@ class InputError(ValueError):
 # Error types with a translated message in core/locales/estimate.json (estimate.err.<type>).
 TRANSLATED_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number",
                      "literal_error", "string_too_short", "string_too_long", "int_parsing", "float_parsing",
-                     "int_from_float", "missing"}
+                     "int_from_float", "missing", "plain_text"}
+
+
+def _plain_text(value: str) -> str:
+    """Names shown in tables and charts: letters, digits, spaces and a little punctuation."""
+    value = value.strip()
+    if not _ID_TEXT.match(value):
+        raise PydanticCustomError("plain_text", "use letters, digits, spaces and . , + ( ) / - only")
+    return value
 
 
 def messages(exc: Exception, lang: str | None = None) -> list[str]:
@@ -104,13 +113,7 @@ class UserAcceleratorInput(_Inputs):
     usd_per_accelerator_hour: float | None = Field(default=None, ge=0, le=10_000)
     source: str = Field(default="", max_length=500)
 
-    @field_validator("name")
-    @classmethod
-    def _plain_name(cls, value: str) -> str:
-        value = value.strip()
-        if not _ID_TEXT.match(value):
-            raise ValueError("use letters, digits, spaces and . , + ( ) / - only")
-        return value
+    _plain_name = field_validator("name")(classmethod(lambda cls, value: _plain_text(value)))
 
 
 class UserRunInput(_Inputs):
@@ -125,13 +128,7 @@ class UserRunInput(_Inputs):
     reported_tokens_per_s_per_accelerator: float | None = Field(default=None, gt=0, le=1e9)
     source: str = Field(default="", max_length=500)
 
-    @field_validator("model")
-    @classmethod
-    def _plain_model(cls, value: str) -> str:
-        value = value.strip()
-        if not _ID_TEXT.match(value):
-            raise ValueError("use letters, digits, spaces and . , + ( ) / - only")
-        return value
+    _plain_model = field_validator("model")(classmethod(lambda cls, value: _plain_text(value)))
 
 
 def parse(model: type[_Inputs], data: dict) -> _Inputs:
