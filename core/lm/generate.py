@@ -3,11 +3,12 @@
 Two decoders behind one loop:
 - FastDecoder, for Llama-architecture models (the bundled SmolLM2 and its fine-tunes): the prompt
   is prefilled with the fp32 weights (fast GEMMs, so time to first token stays low), then each new
-  token is decoded with int8 weight-only copies of the linear layers (per-output-channel scales;
-  activations stay fp32), a preallocated KV cache and fused QKV / gate-up projections. The decode
-  step runs in the native kernel core/lm/native/decode.c (one call per token, int8 rows widened
-  to fp32 in AVX2 registers, rows over OpenMP threads); where it cannot be built (no C compiler)
-  the same step runs as torch ops through `_weight_int8pack_mm`.
+  token is decoded with int8 copies of the linear layers (per-output-channel scales), a
+  preallocated KV cache and fused QKV / gate-up projections. The decode step runs in the native
+  kernel core/lm/native/decode.c: one call per token, each linear layer's input rounded to int8 in
+  blocks of 32 and multiplied int8 x int8 with AVX2, rows over OpenMP threads; attention, norms
+  and the residual stream stay fp32. Where it cannot be built (no C compiler) the same step runs
+  as torch ops through `_weight_int8pack_mm` (bf16 inputs), about half as fast.
 - the plain transformers forward with its KV cache, for every other architecture (e.g. the
   studio's from-scratch GPT-2 models).
 
@@ -116,8 +117,8 @@ class KVCache(list):
 class FastDecoder:
     """Batch-1 inference for Llama models: fp32 prefill, int8 weight-only decode, static KV cache.
 
-    `native` is True when the decode step runs in core/lm/native/decode.c, False for the torch-op
-    fallback (same arithmetic except that torch's kernel takes bf16 activations and scales)."""
+    `native` is True when the decode step runs in core/lm/native/decode.c (linear inputs rounded
+    to int8 blocks), False for the torch-op fallback (linear inputs and scales rounded to bf16)."""
 
     TABLE_STEP = 1024  # rotary tables grow in steps of this many positions
 

@@ -6,13 +6,17 @@
  * Why hand-written: at batch 1 a decode step is 211 small matrix-vector products plus ~600 tiny
  * element-wise ops. On this project's AVX2-only CPUs torch's int8 kernel (_weight_int8pack_mm)
  * streams weights at about half the bandwidth of fp32 MKL, and the per-op dispatch of the tiny ops
- * costs as much again. Here the whole step is one call: each int8 row is widened to fp32 in
- * registers and multiplied with the fp32 activation (no activation quantisation), rows split over
- * OpenMP threads.
+ * costs as much again. Here the whole step is one call, rows split over OpenMP threads. Each
+ * matrix-vector product rounds its input vector to int8 in blocks of 32 (one fp32 scale per block,
+ * as llama.cpp's Q8_0) and multiplies int8 by int8 with AVX2's maddubs, 32 products per
+ * instruction; widening int8 weights to fp32 instead was 1.4-1.9x slower here (measured:
+ * one 134 MB pass 20.9 vs 14.7 ms on one core, 10.6 vs 7.8 ms on two).
  *
- * Semantics follow transformers' LlamaForCausalLM exactly (RMSNorm in fp32, rotate_half RoPE,
+ * Semantics follow transformers' LlamaForCausalLM (RMSNorm in fp32, rotate_half RoPE,
  * grouped-query attention with kv head = head / (n_head / n_kv), SiLU-gated MLP, final norm,
- * lm_head); only the weights are rounded, W ~= q * scale[row] with q in [-127, 127].
+ * lm_head); only the weights are rounded, W ~= q * scale[row] with q in [-127, 127], and the
+ * inputs of the linear layers, x ~= xq * xscale[block] with xq in [-127, 127]. Everything else
+ * (attention, norms, residual stream) stays fp32.
  */
 #include <math.h>
 #include <stddef.h>
@@ -38,9 +42,14 @@ typedef struct {
     float *scratch;             /* opl_scratch_floats() floats */
 } opl_model;
 
+#define QBLOCK 32
+
+static int64_t max3(int64_t a, int64_t b, int64_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
+
 int64_t opl_scratch_floats(int32_t d, int32_t n_head, int32_t n_kv, int32_t hd, int32_t ffn, int32_t max_pos) {
-    int64_t nq = (int64_t)n_head * hd, nk = (int64_t)n_kv * hd;
-    return 2 * (int64_t)d + nq + (nq + 2 * nk) + 3 * (int64_t)ffn + (int64_t)n_head * max_pos;
+    int64_t nq = (int64_t)n_head * hd, nk = (int64_t)n_kv * hd, k = max3(d, nq, ffn);
+    int64_t quant = k / 4 + 1 + k / QBLOCK + 2; /* int8 inputs (4 per float slot) and block scales */
+    return 2 * (int64_t)d + nq + (nq + 2 * nk) + 3 * (int64_t)ffn + (int64_t)n_head * max_pos + quant;
 }
 
 #ifdef __AVX2__
@@ -50,28 +59,42 @@ static inline float hsum8(__m256 v) {
     s = _mm_hadd_ps(s, s);
     return _mm_cvtss_f32(s);
 }
-#define WIDEN(b) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b))
 #endif
 
-/* sum_k w[k] * x[k], w int8, x fp32 */
-static inline float dot_i8(const int8_t *w, const float *x, int n) {
+/* x ~= xq * xs[block]: symmetric int8 per block of QBLOCK (the last block may be shorter) */
+static void quantize_blocks(const float *x, int n, int8_t *xq, float *xs) {
+    for (int b = 0; b * QBLOCK < n; b++) {
+        const int lo = b * QBLOCK, hi = lo + QBLOCK < n ? lo + QBLOCK : n;
+        float amax = 0.0f;
+        for (int i = lo; i < hi; i++) amax = fmaxf(amax, fabsf(x[i]));
+        const float scale = amax / 127.0f;
+        xs[b] = scale;
+        for (int i = lo; i < hi; i++) xq[i] = scale > 0.0f ? (int8_t)nearbyintf(x[i] / scale) : 0;
+    }
+}
+
+/* sum over blocks of xs[b] * (w . xq) within the block; w, xq int8 */
+static inline float dot_q8(const int8_t *w, const int8_t *xq, const float *xs, int n) {
     int k = 0;
     float acc = 0.0f;
 #ifdef __AVX2__
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (; k + 32 <= n; k += 32) {
-        __m128i b0 = _mm_loadu_si128((const __m128i *)(w + k));
-        __m128i b1 = _mm_loadu_si128((const __m128i *)(w + k + 16));
-        a0 = _mm256_fmadd_ps(WIDEN(b0), _mm256_loadu_ps(x + k), a0);
-        a1 = _mm256_fmadd_ps(WIDEN(_mm_srli_si128(b0, 8)), _mm256_loadu_ps(x + k + 8), a1);
-        a2 = _mm256_fmadd_ps(WIDEN(b1), _mm256_loadu_ps(x + k + 16), a2);
-        a3 = _mm256_fmadd_ps(WIDEN(_mm_srli_si128(b1, 8)), _mm256_loadu_ps(x + k + 24), a3);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 a = _mm256_setzero_ps();
+    for (; k + QBLOCK <= n; k += QBLOCK) {
+        const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + k));
+        const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + k));
+        /* |x| (unsigned) times w carrying x's sign: pairs sum to at most 2 * 127 * 127, no saturation */
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
+        a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(xs[k / QBLOCK]), a);
     }
-    for (; k + 8 <= n; k += 8)
-        a0 = _mm256_fmadd_ps(WIDEN(_mm_loadl_epi64((const __m128i *)(w + k))), _mm256_loadu_ps(x + k), a0);
-    acc = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    acc = hsum8(a);
 #endif
-    for (; k < n; k++) acc += (float)w[k] * x[k];
+    for (; k < n; k += QBLOCK) { /* blocks without AVX2, and the last, shorter block */
+        const int hi = k + QBLOCK < n ? k + QBLOCK : n;
+        int32_t s = 0;
+        for (int i = k; i < hi; i++) s += (int32_t)w[i] * (int32_t)xq[i];
+        acc += xs[k / QBLOCK] * (float)s;
+    }
     return acc;
 }
 
@@ -87,10 +110,16 @@ static inline float dot_f32(const float *a, const float *b, int n) {
     return acc;
 }
 
-/* y[r] = scale[r] * (W[r, :] . x) for r < rows; rows split over nt threads */
-static void gemv_i8(const int8_t *W, const float *scale, const float *x, float *y, int rows, int cols, int nt) {
+typedef struct {
+    int8_t *xq; /* cols int8 */
+    float *xs;  /* cols / QBLOCK + 1 block scales */
+} qbuf;
+
+/* y[r] = scale[r] * (W[r, :] . x) for r < rows, x rounded to int8 blocks; rows split over nt threads */
+static void gemv_i8(const int8_t *W, const float *scale, const float *x, float *y, int rows, int cols, int nt, qbuf q) {
+    quantize_blocks(x, cols, q.xq, q.xs);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int r = 0; r < rows; r++) y[r] = scale[r] * dot_i8(W + (size_t)r * cols, x, cols);
+    for (int r = 0; r < rows; r++) y[r] = scale[r] * dot_q8(W + (size_t)r * cols, q.xq, q.xs, cols);
 }
 
 static void rms_norm(const float *x, const float *w, float *y, int n, float eps) {
@@ -125,14 +154,16 @@ int opl_step(const opl_model *m, float *const *kc, float *const *vc, int32_t cac
     if (token < 0 || token >= m->vocab || pos < 0 || pos >= cache_len || pos >= m->max_pos) return -1;
     if (nt < 1) nt = 1;
     float *h = m->scratch, *x = h + d, *att = x + d, *qkv = att + nq, *gu = qkv + nq + 2 * nk;
-    float *act = gu + 2 * ffn, *scores = act + ffn;
+    float *act = gu + 2 * ffn, *scores = act + ffn, *qmem = scores + (size_t)nh * m->max_pos;
+    const int kmax = d > nq ? (d > ffn ? d : ffn) : (nq > ffn ? nq : ffn);
+    const qbuf q = {(int8_t *)qmem, qmem + kmax / 4 + 1};
     const float *c = m->cos_t + (size_t)pos * hd, *s = m->sin_t + (size_t)pos * hd;
     const float inv_sqrt = 1.0f / sqrtf((float)hd);
 
     memcpy(h, m->embed + (size_t)token * d, sizeof(float) * d);
     for (int l = 0; l < m->n_layer; l++) {
         rms_norm(h, m->ln1[l], x, d, m->eps);
-        gemv_i8(m->qkv_q[l], m->qkv_s[l], x, qkv, nq + 2 * nk, d, nt);
+        gemv_i8(m->qkv_q[l], m->qkv_s[l], x, qkv, nq + 2 * nk, d, nt, q);
         rope(qkv, nh, hd, c, s);
         rope(qkv + nq, nkv, hd, c, s);
         for (int g = 0; g < nkv; g++) {
@@ -160,18 +191,18 @@ int opl_step(const opl_model *m, float *const *kc, float *const *vc, int32_t cac
                 for (int i = 0; i < hd; i++) o[i] += p * v[i];
             }
         }
-        gemv_i8(m->o_q[l], m->o_s[l], att, x, d, nq, nt);
+        gemv_i8(m->o_q[l], m->o_s[l], att, x, d, nq, nt, q);
         for (int i = 0; i < d; i++) h[i] += x[i];
         rms_norm(h, m->ln2[l], x, d, m->eps);
-        gemv_i8(m->gu_q[l], m->gu_s[l], x, gu, 2 * ffn, d, nt);
+        gemv_i8(m->gu_q[l], m->gu_s[l], x, gu, 2 * ffn, d, nt, q);
         for (int i = 0; i < ffn; i++) {
             const float g = gu[i];
             act[i] = g / (1.0f + expf(-g)) * gu[ffn + i];
         }
-        gemv_i8(m->dn_q[l], m->dn_s[l], act, x, d, ffn, nt);
+        gemv_i8(m->dn_q[l], m->dn_s[l], act, x, d, ffn, nt, q);
         for (int i = 0; i < d; i++) h[i] += x[i];
     }
     rms_norm(h, m->final_norm, x, d, m->eps);
-    gemv_i8(m->lm_q, m->lm_s, x, logits, m->vocab, d, nt);
+    gemv_i8(m->lm_q, m->lm_s, x, logits, m->vocab, d, nt, q);
     return 0;
 }
