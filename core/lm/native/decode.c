@@ -3,10 +3,11 @@
  * with int8 weight-only linear layers. Built once by core/lm/native.py (cc -O3 [-mavx2 -mfma]
  * -fopenmp) and called through ctypes from core.lm.generate.FastDecoder.
  *
- * Why hand-written: at batch 1 a decode step is 211 small matrix-vector products plus ~600 tiny
- * element-wise ops. On this project's AVX2-only CPUs torch's int8 kernel (_weight_int8pack_mm)
- * streams weights at about half the bandwidth of fp32 MKL, and the per-op dispatch of the tiny ops
- * costs as much again. Here the whole step is one call, rows split over OpenMP threads. Each
+ * Why hand-written: at batch 1 a decode step is 121 small matrix-vector products plus ~600 tiny
+ * element-wise ops. On the 2-core machines this project runs on (an AVX2 AMD EPYC, an AVX-512
+ * Xeon) torch's int8 kernel (_weight_int8pack_mm) streams weights at about half the bandwidth of
+ * fp32 MKL, and the per-op dispatch of the tiny ops costs as much again. Only AVX2 is used, so one
+ * build serves both. Here the whole step is one call, rows split over OpenMP threads. Each
  * matrix-vector product rounds its input vector to int8 in blocks of 32 (one fp32 scale per block,
  * as llama.cpp's Q8_0) and multiplies int8 by int8 with AVX2's maddubs, 32 products per
  * instruction; widening int8 weights to fp32 instead was 1.4-1.9x slower here (measured:
