@@ -6,9 +6,9 @@ whose `errors` map each field to a readable message to show next to its widget.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
 
@@ -102,10 +102,11 @@ class ArchitectureInputs(_Inputs):
 
 
 _ID_TEXT = re.compile(r"^[\w .,+()/-]+$")
+PlainName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_plain_text)]
 
 
 class UserAcceleratorInput(_Inputs):
-    name: str = Field(min_length=1, max_length=120)
+    name: PlainName
     bf16_tflops_dense: float = Field(gt=0, le=100_000)
     memory_gib: float = Field(gt=0, le=100_000)
     bandwidth_tbs: float = Field(gt=0, le=1_000)
@@ -113,11 +114,9 @@ class UserAcceleratorInput(_Inputs):
     usd_per_accelerator_hour: float | None = Field(default=None, ge=0, le=10_000)
     source: str = Field(default="", max_length=500)
 
-    _plain_name = field_validator("name")(classmethod(lambda cls, value: _plain_text(value)))
-
 
 class UserRunInput(_Inputs):
-    model: str = Field(min_length=1, max_length=120)
+    model: PlainName
     params_b: float = Field(gt=0, le=100_000)
     tokens_b: float = Field(gt=0, le=1_000_000)
     accelerator_id: str = Field(min_length=1, max_length=64)
@@ -127,8 +126,6 @@ class UserRunInput(_Inputs):
     reported_mfu: float | None = Field(default=None, gt=0, le=1)
     reported_tokens_per_s_per_accelerator: float | None = Field(default=None, gt=0, le=1e9)
     source: str = Field(default="", max_length=500)
-
-    _plain_model = field_validator("model")(classmethod(lambda cls, value: _plain_text(value)))
 
 
 def parse(model: type[_Inputs], data: dict) -> _Inputs:
