@@ -13,6 +13,8 @@
 | OPPLAB_TORCH_THREADS  | 2                                     | torch intra-op threads for inference      |
 | OPPLAB_NATIVE_DECODE  | 1                                     | 0 = demos decode with torch ops, not the  |
 |                       |                                       | compiled kernel (core/lm/native)          |
+| OPPLAB_MAX_BATCH_MB   | 1024                                  | activation memory budget of one batched   |
+|                       |                                       | forward (sentiment scoring, evaluation)   |
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class Settings:
     max_upload_mb: int
     torch_threads: int
     native_decode: bool
+    max_batch_mb: int
 
     @property
     def max_upload_bytes(self) -> int:
@@ -69,4 +72,5 @@ def get_settings() -> Settings:
         max_upload_mb=_int_env("OPPLAB_MAX_UPLOAD_MB", 20, 1, 2048),
         torch_threads=_int_env("OPPLAB_TORCH_THREADS", 2, 1, 256),
         native_decode=bool(_int_env("OPPLAB_NATIVE_DECODE", 1, 0, 1)),
+        max_batch_mb=_int_env("OPPLAB_MAX_BATCH_MB", 1024, 16, 1 << 20),
     )

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.lm import cards
 from core.lm.loader import ModelLoadError, load_model, resolve
-from core.lm.registry import BASE_MODEL_ID, list_models
+from core.lm.registry import demo_order, list_models
 from pages._shared import tr
 
 DEMO_TASKS = {"generate": "generation", "qa": "qa", "translate": "translation", "sentiment": "sentiment",
@@ -29,9 +29,7 @@ def cached_model(ref: str):
 
 def model_options(task: str) -> list[str]:
     models = list_models(None if task == "generation" else task)
-    # the page's own shipped model first, then the base, then the rest as registered
-    rank = lambda m: (0 if (m.task == task and m.id != BASE_MODEL_ID) else 1 if m.id == BASE_MODEL_ID else 2)  # noqa: E731
-    return [m.id for m in sorted(models, key=rank)]
+    return [m.id for m in demo_order(models, task)]
 
 
 def sidebar_model_picker(url_path: str) -> None:
@@ -116,5 +114,14 @@ def show_card(task: str) -> None:
                 f"- **{tr('demos.card.test')}:** {escape_md(card.test_data or '—')}\n"
                 f"- **{tr('demos.card.note')}:** {escape_md(card.note or '—')}"
             )
+            details = {k: v for k, v in card.details.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            if details:
+                st.dataframe({tr("demos.card.metric"): list(details), tr("demos.card.value"): [round(v, 2) for v in details.values()]},
+                             hide_index=True)
+            secondary = card.details.get("secondary")
+            if isinstance(secondary, dict):
+                st.caption(tr("demos.card.secondary", data=escape_md(str(secondary.get("data", "—"))),
+                              metrics=escape_md(", ".join(f"{k} {v:.1f}" for k, v in secondary.items()
+                                                          if isinstance(v, (int, float)) and k != "n"))))
             if card.command:
                 st.code(card.command, language="bash")

@@ -6,7 +6,7 @@ from pages._demos import escape_md, load_selected, show_card
 from pages._shared import lang, tr
 
 TASK = "qa"
-MAX_CONTEXT_CHARS = 4000
+MAX_CONTEXT_CHARS = 200_000  # longer contexts are cut to their most relevant passage by core
 st.title(tr("nav.qa"))
 st.caption(tr("demos.qa.intro"))
 show_card(TASK)
@@ -34,6 +34,8 @@ if st.button(tr("demos.qa.submit"), type="primary", key="qa_submit"):
         st.warning(tr("demos.qa.too_long", n=MAX_CONTEXT_CHARS))
     elif (lm := load_selected(TASK)) is not None:
         answer = answer_question(lm, context, question)
+        if answer.note:
+            st.info(tr("demos.qa.passage_note"))
         st.subheader(tr("demos.qa.answer"))
         st.markdown(f"### {escape_md(answer.text) or '—'}")
         before, span, after = highlight_parts(context, answer)

@@ -27,6 +27,10 @@ with single:
             c1.metric(tr("demos.sentiment.label"), tr(f"demos.sentiment.{pred.label}"))
             c2.metric(tr("demos.sentiment.probability"), f"{pred.probability:.1%}")
             st.progress(pred.positive, text=tr("demos.sentiment.positive_share", p=f"{pred.positive:.1%}"))
+            if pred.mixed:
+                st.warning(tr("demos.sentiment.mixed"))
+            if pred.truncated:
+                st.info(tr("demos.sentiment.truncated"))
 
 with batch:
     st.caption(tr("demos.sentiment.batch.help", n=MAX_BATCH_LINES * 4))
@@ -47,7 +51,8 @@ with batch:
                     preds = predict_sentiment(lm, [r["text"] for r in rows])
                 st.session_state["se_batch_result"] = pd.DataFrame(
                     {"text": [r["text"] for r in rows], "label": [p.label for p in preds],
-                     "probability": [round(p.probability, 4) for p in preds]})
+                     "probability": [round(p.probability, 4) for p in preds],
+                     "mixed": [p.mixed for p in preds], "truncated": [p.truncated for p in preds]})
     result = st.session_state.get("se_batch_result")
     if result is not None:
         counts = result["label"].value_counts().reindex(["positive", "negative"], fill_value=0).reset_index()

@@ -3,8 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from core.config import get_settings
-from core.lm.generate import Generation, GenerationError, GenerationParams
-from core.lm.inference import MAX_BATCH_LINES, batch_lines, translate, translation_budget, translation_prompt
+from core.lm.generate import GenerationError
+from core.lm.inference import MAX_BATCH_LINES, batch_lines, translate, translation_chunks, translation_stream
 from core.lm.tasks import TaskDataError
 from pages._demos import load_selected, show_card
 from pages._shared import tr
@@ -32,9 +32,13 @@ with single:
         if not text.strip():
             st.warning(tr("demos.translate.empty"))
         elif (lm := load_selected(TASK)) is not None:
-            params = GenerationParams(max_new_tokens=translation_budget(lm, text), greedy=True, repetition_penalty=1.0)
+            chunks, cut = translation_chunks(lm, text)
+            if cut:
+                st.info(tr("demos.translate.cut_note"))
+            elif len(chunks) > 1:
+                st.info(tr("demos.translate.chunk_note", n=len(chunks)))
             try:
-                st.write_stream(Generation(lm, translation_prompt(lm, text.strip(), src, tgt), params))
+                st.write_stream(translation_stream(lm, text, src, tgt))
             except GenerationError as exc:
                 st.error(str(exc))
 

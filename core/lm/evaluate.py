@@ -1,7 +1,7 @@
 """Evaluate a model on a task file: the held-out metrics shown on every model card.
 
 `evaluate(lm, task, examples)` -> {"task", "n", metric...}. sentiment: accuracy (%), also per
-language; qa: exact match and F1 (%); translation: BLEU and chrF per direction and their mean;
+language; qa: exact match and F1 (%) (always one question at a time, through the demos' constrained path); translation: BLEU and chrF per direction and their mean;
 generation: perplexity of the text. `fast=True` runs single examples through the CPU fast decoder
 (what the demo pages use) instead of batched fp32 generation, to check it loses no quality.
 """
@@ -31,11 +31,9 @@ def _sentiment(lm, examples, calibrate: bool | None) -> dict[str, Any]:
 
 
 def _qa(lm, examples, fast: bool) -> tuple[dict[str, Any], list[str]]:
-    if fast:
-        preds = [inference.answer_question(lm, e["context"], e["question"]).text for e in examples]
-    else:
-        prompts = [tasks.build_prompt("qa", e, lm.tokenizer) for e in examples]
-        preds = [inference._clean_answer(t) for t in inference.batch_generate(lm, prompts, 48)]
+    # one question at a time through the demos' own path (passage choice, span-constrained
+    # decoding): fast=True with the int8 decoder the page uses, else with the fp32 forward
+    preds = [inference.answer_question(lm, e["context"], e["question"], use_fast=fast).text for e in examples]
     return metrics.qa_scores(preds, [e["answers"] for e in examples]), preds
 
 
@@ -45,7 +43,7 @@ def _translation(lm, examples, fast: bool) -> tuple[dict[str, Any], list[str]]:
     else:
         prompts = [inference.translation_prompt(lm, e["source"], e["src_lang"], e["tgt_lang"]) for e in examples]
         budget = min(256, max(inference.translation_budget(lm, e["source"]) for e in examples))
-        hyps = [h.strip() for h in inference.batch_generate(lm, prompts, budget)]
+        hyps = [inference.clean_translation(h) for h in inference.batch_generate(lm, prompts, budget)]
     scores = metrics.translation_scores(hyps, [e["target"] for e in examples],
                                         [e["tgt_lang"] for e in examples], [e["src_lang"] for e in examples])
     return scores, hyps

@@ -1,7 +1,8 @@
 """Fast, streaming text generation.
 
 Two decoders behind one loop:
-- FastDecoder, for Llama-architecture models (the bundled SmolLM2 and its fine-tunes): the prompt
+- FastDecoder, for Llama-architecture models (the bundled SmolLM2, Qwen2 with its QKV bias, and
+  their fine-tunes): the prompt
   is prefilled with the fp32 weights (fast GEMMs, so time to first token stays low), then each new
   token is decoded with int8 copies of the linear layers (per-output-channel scales), a
   preallocated KV cache and fused QKV / gate-up projections. The decode step runs in the native
@@ -143,9 +144,13 @@ class FastDecoder:
         self.layers = []
         for layer in inner.layers:
             att, mlp = layer.self_attn, layer.mlp
+            biases = [att.q_proj.bias, att.k_proj.bias, att.v_proj.bias]
             self.layers.append({
+                # Qwen2: biases on q, k, v (fp32, added after the int8 product); None for Llama
+                "qkv_b": torch.cat(biases).detach().float().contiguous() if biases[0] is not None else None,
                 # fp32 views of the HF weights, for the prefill
                 "q": att.q_proj.weight, "k": att.k_proj.weight, "v": att.v_proj.weight, "o": att.o_proj.weight,
+                "bq": biases[0], "bk": biases[1], "bv": biases[2],
                 "gate": mlp.gate_proj.weight, "up": mlp.up_proj.weight, "down": mlp.down_proj.weight,
                 "ln1": layer.input_layernorm.weight, "ln2": layer.post_attention_layernorm.weight,
                 # fused int8 copies, for the decode
@@ -185,16 +190,27 @@ class FastDecoder:
 
     @staticmethod
     def supports(model: Any) -> bool:
+        """Llama (SmolLM2) and Qwen2 (bias on q, k, v only) with SiLU MLPs and default RoPE."""
         cfg = getattr(model, "config", None)
         rope = (getattr(cfg, "rope_parameters", None) or {}).get("rope_type", "default")
+        kind = getattr(cfg, "model_type", "")
+        if kind not in ("llama", "qwen2") or getattr(model, "lm_head", None) is None:
+            return False
+        if kind == "qwen2" and getattr(cfg, "use_sliding_window", False):
+            return False
+        try:
+            layers = model.model.layers
+            att, mlp = layers[0].self_attn, layers[0].mlp
+        except (AttributeError, IndexError, TypeError):
+            return False
+        qkv_bias = [p.bias is not None for p in (att.q_proj, att.k_proj, att.v_proj)]
         return (
-            getattr(cfg, "model_type", "") == "llama"
-            and hasattr(torch, "_weight_int8pack_mm")
-            and not getattr(cfg, "attention_bias", False)
-            and not getattr(cfg, "mlp_bias", False)
+            hasattr(torch, "_weight_int8pack_mm")
+            and len(set(qkv_bias)) == 1
+            and att.o_proj.bias is None
+            and all(getattr(mlp, n).bias is None for n in ("gate_proj", "up_proj", "down_proj"))
             and getattr(cfg, "hidden_act", "") == "silu"
             and rope in (None, "default")
-            and getattr(model, "lm_head", None) is not None
         )
 
     @staticmethod
@@ -235,13 +251,15 @@ class FastDecoder:
                   for key, src, i in (("ln1", "ln1", None), ("ln2", "ln2", None),
                                       ("qkv_q", "qkv8", 0), ("qkv_s", "qkv8", 1), ("o_q", "o8", 0), ("o_s", "o8", 1),
                                       ("gu_q", "gu8", 0), ("gu_s", "gu8", 1), ("dn_q", "down8", 0), ("dn_s", "down8", 1))}
-        self._arrays = arrays  # keep the pointer arrays alive with the struct
+        bias = pointer_array([layer["qkv_b"] for layer in L]) if L[0]["qkv_b"] is not None else None
+        self._arrays = dict(arrays, qkv_b=bias)  # keep the pointer arrays alive with the struct
         self._struct = Model(
             n_layer=self.n_layer, n_head=self.n_head, n_kv=self.n_kv, d=self.d, hd=self.hd, ffn=self.ffn,
             vocab=self.vocab, max_pos=self._table_len, eps=self.eps,
             embed=self.embed.data_ptr(), final_norm=self.final_norm.data_ptr(),
             lm_q=self.lm_q[0].data_ptr(), lm_s=self.lm_q[1].data_ptr(),
             cos_t=self._cos.data_ptr(), sin_t=self._sin.data_ptr(), scratch=self._scratch.data_ptr(),
+            qkv_b=ctypes.cast(bias, ctypes.c_void_p) if bias is not None else None,
             **{key: ctypes.cast(arr, ctypes.c_void_p) for key, arr in arrays.items()},
         )
 
@@ -253,15 +271,22 @@ class FastDecoder:
 
     @torch.inference_mode()
     def prefill(self, ids: list[int], cache) -> torch.Tensor:
-        """Run the prompt through the fp32 weights; fills cache[:, :, :T]; returns last logits (V,)."""
+        """Run the prompt through the fp32 weights (bf16 products where measured faster, see
+        core.lm.precision); fills cache[:, :, :T]; returns last logits (V,) in fp32."""
+        from core.lm.precision import prefill_autocast
+
+        with prefill_autocast():
+            return self._prefill(ids, cache).float()
+
+    def _prefill(self, ids: list[int], cache) -> torch.Tensor:
         T = len(ids)
         h = self.embed[torch.tensor(ids)]  # (T, d)
         cos, sin = self._cos[:T], self._sin[:T]
         for layer, (kc, vc) in zip(self.layers, cache):
             x = _rms_norm(h, layer["ln1"], self.eps)
-            q = F.linear(x, layer["q"]).view(T, self.n_head, self.hd)
-            k = F.linear(x, layer["k"]).view(T, self.n_kv, self.hd)
-            v = F.linear(x, layer["v"]).view(T, self.n_kv, self.hd)
+            q = F.linear(x, layer["q"], layer["bq"]).view(T, self.n_head, self.hd)
+            k = F.linear(x, layer["k"], layer["bk"]).view(T, self.n_kv, self.hd)
+            v = F.linear(x, layer["v"], layer["bv"]).view(T, self.n_kv, self.hd)
             q, k = self._rope(q, cos, sin), self._rope(k, cos, sin)
             kc[0, :, :T] = k.transpose(0, 1)
             vc[0, :, :T] = v.transpose(0, 1)
@@ -300,6 +325,8 @@ class FastDecoder:
         for layer, (kc, vc) in zip(self.layers, cache):
             x = _rms_norm(h, layer["ln1"], self.eps)
             qkv = self._mm8(x, layer["qkv8"])[0]
+            if layer["qkv_b"] is not None:
+                qkv = qkv + layer["qkv_b"]
             q = self._rope(qkv[:nq].view(self.n_head, self.hd), cos, sin)  # (nh, hd)
             kc[0, :, pos] = self._rope(qkv[nq:nq + nk].view(self.n_kv, self.hd), cos, sin)
             vc[0, :, pos] = qkv[nq + nk:].view(self.n_kv, self.hd)
@@ -360,8 +387,10 @@ class Generation:
     """Iterate for text pieces; `result` is filled as it goes and final when exhausted."""
 
     def __init__(self, lm: Any, prompt: str, params: GenerationParams | None = None,
-                 should_stop: Callable[[], bool] | None = None, use_fast: bool = True):
+                 should_stop: Callable[[], bool] | None = None, use_fast: bool = True,
+                 chooser: Callable[[torch.Tensor, list[int]], int] | None = None):
         self.lm = lm
+        self.chooser = chooser  # (logits, new ids) -> next id, e.g. inference.SpanChooser; else sampling
         self.params = (params or GenerationParams()).validate()
         self.should_stop = should_stop or (lambda: False)
         self.use_fast = use_fast and getattr(lm, "fast", None) is not None
@@ -402,7 +431,7 @@ class Generation:
             step = self._stepper()
             logits = step(None)
             for i in range(p.max_new_tokens):
-                token = pick_next(logits, seen, p, generator)
+                token = self.chooser(logits, new) if self.chooser else pick_next(logits, seen, p, generator)
                 if i == 0:
                     t_first = time.perf_counter()
                     res.ttft_ms = (t_first - t0) * 1000

@@ -1,23 +1,39 @@
 """Task inference on a loaded model, shared by the demo pages, `python -m core eval` and tests.
 
 - sentiment: label scoring, not free generation: the model reads the task prompt and we compare
-  the probabilities of the label words as its answer. For the instruct base the scores are
-  contextually calibrated (Zhao et al. 2021, "Calibrate before use"): divided by the label
-  probabilities for an empty review, which removes the prompt's bias towards one label.
-- qa, translation: greedy generation with the task prompt; a QA answer is located in the
-  context (case-insensitive) so the page can highlight the supporting span.
+  the probabilities of the label words as its answer. Only the last prompt position's logits are
+  computed (`logits_to_keep=1`), multi-token labels continue from the prompt's KV cache, reviews
+  longer than MAX_REVIEW_TOKENS keep their head and tail (with a note), and batches are sized by
+  the memory budget OPPLAB_MAX_BATCH_MB, so a batch of long reviews cannot exhaust memory. When
+  both labels are close (|p - 0.5| < MIXED_MARGIN) the prediction is flagged "mixed". For models
+  whose card asks for it, scores are contextually calibrated (Zhao et al. 2021, "Calibrate
+  before use"): divided by the label probabilities for an empty review.
+- qa: greedy generation constrained to the context (answers are extractive): at each step the
+  most likely of the top candidates that keeps the answer a substring of the context is taken, so
+  the model cannot invent. A context longer than MAX_CONTEXT_TOKENS is cut into passages and the
+  one sharing most words with the question is used (with a note).
+- translation: greedy generation with the task prompt (version 2 pins the target language in a
+  system turn); long texts are translated in chunks of whole sentences.
 Single requests use the fast CPU decoder; evaluation batches prompts through transformers.
 """
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
 
+from core.config import get_settings
 from core.lm import tasks
 from core.lm.generate import Generation, GenerationParams, eos_ids
+from core.lm.precision import prefill_autocast
+
+MAX_REVIEW_TOKENS = 1024  # head 1/3 + tail 2/3 of a longer review (the verdict is usually at the end)
+MAX_CONTEXT_TOKENS = 1536  # QA passages
+MIXED_MARGIN = 0.10
 
 
 @dataclass
@@ -25,6 +41,11 @@ class SentimentPrediction:
     label: str
     probability: float  # of `label`
     positive: float  # probability of positive
+    truncated: bool = False  # the review was cut to MAX_REVIEW_TOKENS (head and tail kept)
+
+    @property
+    def mixed(self) -> bool:
+        return abs(self.positive - 0.5) < MIXED_MARGIN
 
 
 @dataclass
@@ -32,10 +53,21 @@ class Answer:
     text: str
     start: int | None = None  # character span in the context, when the answer is extractive
     end: int | None = None
+    note: str = ""  # e.g. the context was cut to its most relevant passage
 
 
 def _device(lm: Any) -> torch.device:
     return next(lm.model.parameters()).device
+
+
+def prompt_version(lm: Any) -> int:
+    card = getattr(lm.info, "card", {}) or {}
+    version = card.get("prompt_version", 1)
+    return version if version in tasks.PROMPT_VERSIONS else 1
+
+
+def build_prompt(lm: Any, task: str, example: dict) -> str:
+    return tasks.build_prompt(task, example, lm.tokenizer, prompt_version(lm))
 
 
 def calibrated_by_default(lm: Any) -> bool:
@@ -47,56 +79,105 @@ def _label_token_ids(tokenizer: Any) -> list[list[int]]:
     return [tokenizer(label, add_special_tokens=False)["input_ids"] for label in tasks.SENTIMENT_LABELS]
 
 
+def head_and_tail(ids: list[int], limit: int) -> tuple[list[int], bool]:
+    """ids cut to `limit` tokens keeping the first third and the last two thirds; (ids, cut?)."""
+    if len(ids) <= limit:
+        return ids, False
+    head = limit // 3
+    return ids[:head] + ids[len(ids) - (limit - head):], True
+
+
+def bytes_per_token(lm: Any) -> int:
+    """Rough fp32 activation bytes a sequence needs per token in one forward: the widest layer
+    activations (MLP, projections), its KV cache across layers and one row of attention scores."""
+    cfg = lm.model.config
+    d = int(getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd", 768))
+    ffn = int(getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) or 4 * d)
+    layers = int(getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layer", 12))
+    heads = int(getattr(cfg, "num_attention_heads", None) or getattr(cfg, "n_head", 12))
+    kv = int(getattr(cfg, "num_key_value_heads", None) or heads)
+    hd = d // heads
+    return 4 * (8 * d + 3 * ffn + 2 * layers * kv * hd + heads * MAX_REVIEW_TOKENS)
+
+
+def rows_per_batch(lm: Any, tokens_per_row: int) -> int:
+    """How many rows of `tokens_per_row` fit the memory budget OPPLAB_MAX_BATCH_MB (at least 1)."""
+    budget = get_settings().max_batch_mb * 1024 * 1024
+    return max(1, min(64, budget // max(1, bytes_per_token(lm) * tokens_per_row)))
+
+
 @torch.inference_mode()
-def _label_logprobs(lm: Any, prompts: Sequence[str], batch_size: int = 16) -> torch.Tensor:
-    if _device(lm).type == "cuda":
-        batch_size = max(batch_size, 64)
-    """(N, n_labels) log-probabilities of each full label string after each prompt."""
+def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]]) -> torch.Tensor:
+    """(N, n_labels) log-probabilities of each full label string after each tokenised prompt.
+
+    Left-padded batches sized by the memory budget; logits only at the last position; a label of
+    several tokens continues from the prompt's cache, which is cropped back after each label."""
     tok = lm.tokenizer
     labels = _label_token_ids(tok)
     device = _device(lm)
-    rows = []
-    for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start:start + batch_size]
-        seqs, spans = [], []
-        for p in chunk:
-            ids = tok(p, add_special_tokens=False)["input_ids"]
-            for lab in labels:
-                seqs.append(ids + lab)
-                spans.append((len(ids), len(lab)))
-        width = max(len(s) for s in seqs)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        input_ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for i, s in enumerate(seqs):  # right padding: positions stay 0..len-1
-            input_ids[i, :len(s)] = torch.tensor(s)
-            mask[i, :len(s)] = 1
-        logp = lm.model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits.float().log_softmax(-1).cpu()
-        scores = []
-        for i, (p_len, l_len) in enumerate(spans):
-            target = input_ids[i, p_len:p_len + l_len]
-            scores.append(logp[i, p_len - 1:p_len - 1 + l_len].gather(1, target[:, None]).sum())
-        rows.append(torch.stack(scores).view(len(chunk), len(labels)))
-    return torch.cat(rows)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    order = sorted(range(len(prompt_ids)), key=lambda i: len(prompt_ids[i]))
+    out = torch.zeros(len(prompt_ids), len(labels))
+    start = 0
+    while start < len(order):
+        n = rows_per_batch(lm, len(prompt_ids[order[start]]))
+        idx = order[start:start + n]
+        width = len(prompt_ids[idx[-1]])
+        while len(idx) > 1 and rows_per_batch(lm, width) < len(idx):  # the longest row sets the cost
+            idx = idx[:-1]
+            width = len(prompt_ids[idx[-1]])
+        start += len(idx)
+        input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
+        for r, i in enumerate(idx):  # left padding: every prompt ends at the last column
+            ids = prompt_ids[i]
+            input_ids[r, width - len(ids):] = torch.tensor(ids)
+            mask[r, width - len(ids):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        with prefill_autocast(device):
+            res = lm.model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
+                           position_ids=positions.to(device), use_cache=True, logits_to_keep=1)
+        first = res.logits[:, -1].float().log_softmax(-1).cpu()
+        cache = res.past_key_values
+        for j, lab in enumerate(labels):
+            score = first[:, lab[0]].clone()
+            if len(lab) > 1:  # continue from the prompt's cache, then crop it back for the next label
+                cont = torch.tensor([lab[:-1]] * len(idx))
+                m2 = torch.cat([mask, torch.ones_like(cont)], dim=1)
+                pos2 = positions[:, -1:] + torch.arange(1, len(lab))[None]
+                with prefill_autocast(device):
+                    logits = lm.model(input_ids=cont.to(device), attention_mask=m2.to(device), position_ids=pos2.to(device),
+                                      past_key_values=cache, use_cache=True).logits.float().log_softmax(-1).cpu()
+                score += logits.gather(2, torch.tensor([lab[1:]] * len(idx))[:, :, None]).sum((1, 2))
+                cache.crop(width)
+            out[torch.tensor(idx), j] = score
+        del res, cache
+    return out
 
 
-def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = None,
-                      batch_size: int = 16) -> list[SentimentPrediction]:
+def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = None) -> list[SentimentPrediction]:
     if not texts:
         return []
     calibrate = calibrated_by_default(lm) if calibrate is None else calibrate
-    prompts = [tasks.build_prompt("sentiment", {"text": t}, lm.tokenizer) for t in texts]
+    tok = lm.tokenizer
+    prompt_ids, cut = [], []
+    for text in texts:
+        body, was_cut = head_and_tail(tok(text, add_special_tokens=False)["input_ids"], MAX_REVIEW_TOKENS)
+        cut.append(was_cut)
+        review = tok.decode(body) if was_cut else text
+        prompt_ids.append(tok(build_prompt(lm, "sentiment", {"text": review}), add_special_tokens=False)["input_ids"])
     with lm.lock:
-        scores = _label_logprobs(lm, prompts, batch_size)
+        scores = _label_logprobs(lm, prompt_ids)
         if calibrate:
-            empty = tasks.build_prompt("sentiment", {"text": ""}, lm.tokenizer)
+            empty = tok(build_prompt(lm, "sentiment", {"text": ""}), add_special_tokens=False)["input_ids"]
             scores = scores - _label_logprobs(lm, [empty])[0]
     probs = scores.softmax(-1)
     out = []
     pos = tasks.SENTIMENT_LABELS.index("positive")
-    for row in probs:
+    for row, was_cut in zip(probs, cut):
         k = int(row.argmax())
-        out.append(SentimentPrediction(label=tasks.SENTIMENT_LABELS[k], probability=float(row[k]), positive=float(row[pos])))
+        out.append(SentimentPrediction(label=tasks.SENTIMENT_LABELS[k], probability=float(row[k]),
+                                       positive=float(row[pos]), truncated=was_cut))
     return out
 
 
@@ -114,12 +195,93 @@ def _clean_answer(text: str) -> str:
     return text.strip().split("\n")[0].strip()
 
 
-def answer_question(lm: Any, context: str, question: str, max_new_tokens: int = 48) -> Answer:
-    prompt = tasks.build_prompt("qa", {"context": context, "question": question}, lm.tokenizer)
-    gen = Generation(lm, prompt, GenerationParams(max_new_tokens=max_new_tokens, greedy=True, repetition_penalty=1.0))
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).casefold()
+
+
+class SpanChooser:
+    """Greedy choice restricted to answers that are substrings of the context: of the `k` most
+    likely next tokens, the first that keeps the decoded answer inside the context (case and runs
+    of spaces ignored); an end-of-answer token once the answer is not empty; else stop."""
+
+    def __init__(self, tokenizer: Any, context: str, stop_ids: set[int], k: int = 40):
+        self.tok, self.context, self.k = tokenizer, _norm(context), k
+        self.stop_ids = stop_ids
+        self.stop = min(stop_ids) if stop_ids else None
+
+    def _fits(self, ids: list[int]) -> bool:
+        text = _norm(self.tok.decode(ids, skip_special_tokens=True)).lstrip()
+        text = text.rstrip("\ufffd")  # half of a multi-byte character: judge the complete part
+        return bool(text) and text in self.context
+
+    def __call__(self, logits: torch.Tensor, new: list[int]) -> int:
+        for t in torch.topk(logits.float(), min(self.k, logits.numel())).indices.tolist():
+            if t in self.stop_ids:
+                if new:
+                    return t
+                continue
+            if self._fits(new + [t]):
+                return t
+        return self.stop if self.stop is not None else int(torch.argmax(logits))
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _words(text: str) -> list[str]:
+    """Words for passage retrieval: Latin words, and single CJK characters (Chinese has no spaces)."""
+    out = []
+    for w in _WORD.findall(text.casefold()):
+        out.extend(list(w) if re.search(r"[\u4e00-\u9fff]", w) else [w])
+    return out
+
+
+def select_passage(lm: Any, context: str, question: str, max_tokens: int = MAX_CONTEXT_TOKENS) -> tuple[str, str]:
+    """(passage, note): the context itself when it fits, else the window of whole sentences of at
+    most max_tokens that shares the most (rarity-weighted) words with the question."""
+    tok = lm.tokenizer
+    n_tokens = len(tok(context, add_special_tokens=False)["input_ids"])
+    if n_tokens <= max_tokens:
+        return context, ""
+    sentences = [s for s in re.split(r"(?<=[.!?。！？\n])\s*", context) if s.strip()]
+    lengths = [len(tok(s, add_special_tokens=False)["input_ids"]) for s in sentences]
+    df = Counter(w for s in sentences for w in set(_words(s)))
+    q = set(_words(question))
+    weight = {w: math.log(1 + len(sentences) / df[w]) for w in q if w in df}
+    best, best_score, lo, used = (0, 0), -1.0, 0, 0
+    for hi in range(len(sentences)):
+        used += lengths[hi]
+        while used > max_tokens and lo < hi:
+            used -= lengths[lo]
+            lo += 1
+        window = set(w for s in sentences[lo:hi + 1] for w in _words(s))
+        score = sum(v for w, v in weight.items() if w in window)
+        if score > best_score:
+            best, best_score = (lo, hi), score
+    passage = " ".join(sentences[best[0]:best[1] + 1])
+    if len(tok(passage, add_special_tokens=False)["input_ids"]) > max_tokens:  # one giant "sentence"
+        passage = tok.decode(tok(passage, add_special_tokens=False)["input_ids"][:max_tokens])
+    note = (f"The context has {n_tokens:,} tokens, more than the {max_tokens:,} the model reads at once; "
+            "the answer comes from the passage that shares most words with the question.")
+    return passage, note
+
+
+def answer_question(lm: Any, context: str, question: str, max_new_tokens: int = 32, constrained: bool = True,
+                    use_fast: bool = True) -> Answer:
+    passage, note = select_passage(lm, context, question)
+    prompt = build_prompt(lm, "qa", {"context": passage, "question": question})
+    chooser = SpanChooser(lm.tokenizer, passage, eos_ids(lm)) if constrained else None
+    gen = Generation(lm, prompt, GenerationParams(max_new_tokens=max_new_tokens, greedy=True, repetition_penalty=1.0),
+                     chooser=chooser, use_fast=use_fast)
     for _ in gen:
         pass
-    return locate(_clean_answer(gen.result.text), context)
+    answer = locate(_clean_answer(gen.result.text), context)
+    answer.note = note
+    return answer
+
+
+MAX_TRANSLATION_CHARS = 20_000  # longer texts are cut here, with a note
+CHUNK_TOKENS = 160  # a long text is translated in chunks of whole sentences up to this many tokens
 
 
 def translation_budget(lm: Any, source: str) -> int:
@@ -128,22 +290,58 @@ def translation_budget(lm: Any, source: str) -> int:
 
 
 def translation_prompt(lm: Any, source: str, src_lang: str, tgt_lang: str) -> str:
-    return tasks.build_prompt("translation", {"source": source, "src_lang": src_lang, "tgt_lang": tgt_lang}, lm.tokenizer)
+    return build_prompt(lm, "translation", {"source": source, "src_lang": src_lang, "tgt_lang": tgt_lang})
+
+
+def clean_translation(text: str) -> str:
+    return text.strip()
+
+
+def translation_chunks(lm: Any, text: str) -> tuple[list[tuple[str, str]], bool]:
+    """([(chunk, separator before it)], cut): paragraphs kept apart, sentences grouped up to
+    CHUNK_TOKENS tokens; cut is True when the text was cut at MAX_TRANSLATION_CHARS."""
+    text = text.strip()
+    cut = len(text) > MAX_TRANSLATION_CHARS
+    text = text[:MAX_TRANSLATION_CHARS]
+    count = lambda t: len(lm.tokenizer(t, add_special_tokens=False)["input_ids"])  # noqa: E731
+    chunks: list[tuple[str, str]] = []
+    for p_i, para in enumerate(p for p in re.split(r"\n\s*\n|\n", text) if p.strip()):
+        sep = "\n" if p_i else ""
+        current: list[str] = []
+        for sentence in (x for x in re.split(r"(?<=[.!?。！？;；])\s+|(?<=[。！？；])", para.strip()) if x.strip()):
+            if current and count(" ".join(current + [sentence])) > CHUNK_TOKENS:
+                chunks.append((" ".join(current), sep))
+                current, sep = [], " "
+            current.append(sentence)
+        if current:
+            chunks.append((" ".join(current), sep))
+    return chunks, cut
+
+
+def translation_stream(lm: Any, source: str, src_lang: str, tgt_lang: str, should_stop=None):
+    """Text pieces of the translation of `source`, chunk after chunk (for st.write_stream)."""
+    chunks, _ = translation_chunks(lm, source)
+    for chunk, sep in chunks:
+        if sep and tgt_lang != "zh" or sep == "\n":
+            yield sep
+        gen = Generation(lm, translation_prompt(lm, chunk, src_lang, tgt_lang),
+                         GenerationParams(max_new_tokens=translation_budget(lm, chunk), greedy=True, repetition_penalty=1.0),
+                         should_stop=should_stop)
+        yield from gen
+        if should_stop is not None and should_stop():
+            return
 
 
 def translate(lm: Any, source: str, src_lang: str, tgt_lang: str) -> str:
-    gen = Generation(lm, translation_prompt(lm, source, src_lang, tgt_lang),
-                     GenerationParams(max_new_tokens=translation_budget(lm, source), greedy=True, repetition_penalty=1.0))
-    for _ in gen:
-        pass
-    return gen.result.text.strip()
+    return clean_translation("".join(translation_stream(lm, source, src_lang, tgt_lang)))
 
 
 @torch.inference_mode()
 def batch_generate(lm: Any, prompts: Sequence[str], max_new_tokens: int, batch_size: int | None = None) -> list[str]:
     """Greedy continuations of many prompts at once (left padding), on the model's device."""
     tok = lm.tokenizer
-    batch_size = batch_size or (64 if _device(lm).type == "cuda" else 8)
+    longest = max((len(lm.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts), default=1)
+    batch_size = batch_size or (64 if _device(lm).type == "cuda" else rows_per_batch(lm, longest + max_new_tokens))
     side = tok.padding_side
     tok.padding_side = "left"
     device = _device(lm)
@@ -154,7 +352,8 @@ def batch_generate(lm: Any, prompts: Sequence[str], max_new_tokens: int, batch_s
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-            gen = lm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+            with prefill_autocast(device):
+                gen = lm.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                     pad_token_id=tok.pad_token_id, repetition_penalty=1.0,
                                     eos_token_id=sorted(eos_ids(lm)))
             for i, row in zip(idx, gen[:, enc["input_ids"].shape[1]:]):

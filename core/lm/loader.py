@@ -2,6 +2,7 @@
 
 - weights: safetensors only (`use_safetensors=True`; a directory with only pickled *.bin weights
   is refused), `trust_remote_code` never;
+- a prompted task model (a card with a `base` and no weights of its own) loads that base;
 - a LoRA adapter directory (adapter_config.json + adapter_model.safetensors, e.g. a shipped task
   model in data/models/<id>/) is loaded onto its base and merged, so inference runs at base speed;
 - inference: eval mode, fp32 master weights, torch threads from OPPLAB_TORCH_THREADS, and, for
@@ -125,6 +126,9 @@ def _load_weights(info: ModelInfo, depth: int = 0):
     if not path.is_dir():
         raise ModelLoadError(f"the files of model {info.id!r} are missing ({path})")
     if not _is_adapter(path):
+        if not (path / "config.json").is_file() and info.base and depth <= 3:
+            # a prompted task model: its card (prompt version, decoding) over a base's weights
+            return _load_weights(resolve(info.base), depth + 1)
         return _load_plain(path), _load_tokenizer(path)
     if depth > 3:
         raise ModelLoadError("adapter chain too deep")

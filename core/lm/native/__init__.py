@@ -36,6 +36,7 @@ class Model(ctypes.Structure):
         ("qkv_q", ctypes.c_void_p), ("qkv_s", ctypes.c_void_p), ("o_q", ctypes.c_void_p), ("o_s", ctypes.c_void_p),
         ("gu_q", ctypes.c_void_p), ("gu_s", ctypes.c_void_p), ("dn_q", ctypes.c_void_p), ("dn_s", ctypes.c_void_p),
         ("cos_t", ctypes.c_void_p), ("sin_t", ctypes.c_void_p), ("scratch", ctypes.c_void_p),
+        ("qkv_b", ctypes.c_void_p),
     ]
 
 

@@ -1,5 +1,5 @@
 /*
- * One decode step of a Llama-architecture model (SmolLM2 and its fine-tunes) for batch 1 on CPU,
+ * One decode step of a Llama-architecture model (SmolLM2, Qwen2 with its QKV bias, and their fine-tunes) for batch 1 on CPU,
  * with int8 weight-only linear layers. Built once by core/lm/native.py (cc -O3 [-mavx2 -mfma]
  * -fopenmp) and called through ctypes from core.lm.generate.FastDecoder.
  *
@@ -15,7 +15,7 @@
  *
  * Semantics follow transformers' LlamaForCausalLM (RMSNorm in fp32, rotate_half RoPE,
  * grouped-query attention with kv head = head / (n_head / n_kv), SiLU-gated MLP, final norm,
- * lm_head); only the weights are rounded, W ~= q * scale[row] with q in [-127, 127], and the
+ * lm_head; Qwen2ForCausalLM is the same with a bias on the q, k and v projections); only the weights are rounded, W ~= q * scale[row] with q in [-127, 127], and the
  * inputs of the linear layers, x ~= xq * xscale[block] with xq in [-127, 127]. Everything else
  * (attention, norms, residual stream) stays fp32.
  */
@@ -41,6 +41,7 @@ typedef struct {
     const int8_t *const *dn_q;  const float *const *dn_s;   /* d x ffn */
     const float *cos_t, *sin_t; /* max_pos x hd: rotary tables as in HF (cat(freqs, freqs)) */
     float *scratch;             /* opl_scratch_floats() floats */
+    const float *const *qkv_b;  /* per layer: nq + 2 nk fused q|k|v biases (Qwen2), or NULL for none */
 } opl_model;
 
 #define QBLOCK 32
@@ -165,6 +166,7 @@ int opl_step(const opl_model *m, float *const *kc, float *const *vc, int32_t cac
     for (int l = 0; l < m->n_layer; l++) {
         rms_norm(h, m->ln1[l], x, d, m->eps);
         gemv_i8(m->qkv_q[l], m->qkv_s[l], x, qkv, nq + 2 * nk, d, nt, q);
+        if (m->qkv_b) for (int i = 0; i < nq + 2 * nk; i++) qkv[i] += m->qkv_b[l][i];
         rope(qkv, nh, hd, c, s);
         rope(qkv + nq, nkv, hd, c, s);
         for (int g = 0; g < nkv; g++) {
