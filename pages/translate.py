@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.config import get_settings
 from core.lm.generate import GenerationError
-from core.lm.inference import MAX_BATCH_LINES, batch_lines, translate, translation_chunks, translation_stream
+from core.lm.inference import MAX_BATCH_LINES, MAX_TRANSLATION_CHARS, batch_lines, translate, translation_chunks, translation_stream
 from core.lm.tasks import TaskDataError
 from pages._demos import load_selected, show_card
 from pages._shared import tr
@@ -34,7 +34,7 @@ with single:
         elif (lm := load_selected(TASK)) is not None:
             chunks, cut = translation_chunks(lm, text)
             if cut:
-                st.info(tr("demos.translate.cut_note"))
+                st.info(tr("demos.translate.cut_note", n=f"{MAX_TRANSLATION_CHARS:,}"))
             elif len(chunks) > 1:
                 st.info(tr("demos.translate.chunk_note", n=len(chunks)))
             try:

@@ -113,8 +113,12 @@ def test_each_task_page_shows_its_shipped_model_card_and_ignores_a_bad_directory
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["demos_dir_sentiment"] = str(tmp_path / "missing")
     at.run()
-    for page, metric, model in (("sentiment", "Accuracy", "sentiment-smollm2-lora"), ("qa", "Exact match", "qa-smollm2-lora"),
-                                ("translate", "chrF", "translation-smollm2-lora")):
+    from core.lm.registry import demo_order, list_models
+
+    for page, task, metric in (("sentiment", "sentiment", "Accuracy"), ("qa", "qa", "Exact match"),
+                               ("translate", "translation", "chrF")):
+        model = demo_order(list_models(task), task)[0].id  # the page's default: the card marked "default"
+        assert model.startswith(task), model
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception
         assert metric in [m.label for m in at.metric], page

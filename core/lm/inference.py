@@ -149,7 +149,7 @@ def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]]) -> torch.Tensor:
                     logits = lm.model(input_ids=cont.to(device), attention_mask=m2.to(device), position_ids=pos2.to(device),
                                       past_key_values=cache, use_cache=True).logits.float().log_softmax(-1).cpu()
                 score += logits.gather(2, torch.tensor([lab[1:]] * len(idx))[:, :, None]).sum((1, 2))
-                cache.crop(width)
+                cache.crop(-(len(lab) - 1))  # transformers 5: a negative count of tokens to drop
             out[torch.tensor(idx), j] = score
         del res, cache
     return out
@@ -280,7 +280,7 @@ def answer_question(lm: Any, context: str, question: str, max_new_tokens: int = 
     return answer
 
 
-MAX_TRANSLATION_CHARS = 20_000  # longer texts are cut here, with a note
+MAX_TRANSLATION_CHARS = 5_000  # about a page; longer texts are cut here, with a note (2-3 minutes of decoding on 2 cores)
 CHUNK_TOKENS = 160  # a long text is translated in chunks of whole sentences up to this many tokens
 
 
@@ -318,15 +318,47 @@ def translation_chunks(lm: Any, text: str) -> tuple[list[tuple[str, str]], bool]
     return chunks, cut
 
 
+LATIN_IN_CHINESE_PENALTY = 2.0  # logit penalty on tokens with Latin words when translating into Chinese
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def script_bias(lm: Any, tgt_lang: str) -> torch.Tensor | None:
+    """A logit bias that keeps a translation in its target script, computed once per model and
+    language: into Chinese, tokens holding a Latin word are penalised (softly: brand and person
+    names may stay in Latin letters, but "paperwork" should not); into a Latin-script language,
+    tokens with Chinese characters are ruled out. None for a model without a fast decoder."""
+    cache = lm.__dict__.setdefault("_script_bias", {})
+    if tgt_lang in cache:
+        return cache[tgt_lang]
+    tok = lm.tokenizer
+    vocab = int(lm.model.config.vocab_size)
+    bias = torch.zeros(vocab)
+    special = set(getattr(tok, "all_special_ids", []))
+    pieces = tok.convert_ids_to_tokens(list(range(min(vocab, len(tok)))))
+    for i, piece in enumerate(pieces):
+        if i in special or piece is None:
+            continue
+        text = tok.convert_tokens_to_string([piece])
+        if tgt_lang == "zh" and _LATIN_WORD.search(text):
+            bias[i] = -LATIN_IN_CHINESE_PENALTY
+        elif tgt_lang != "zh" and _HAN.search(text):
+            bias[i] = float("-inf")
+    cache[tgt_lang] = bias
+    return bias
+
+
 def translation_stream(lm: Any, source: str, src_lang: str, tgt_lang: str, should_stop=None):
     """Text pieces of the translation of `source`, chunk after chunk (for st.write_stream)."""
     chunks, _ = translation_chunks(lm, source)
     for chunk, sep in chunks:
         if sep and tgt_lang != "zh" or sep == "\n":
             yield sep
+        bias = script_bias(lm, tgt_lang) if prompt_version(lm) >= 2 else None
         gen = Generation(lm, translation_prompt(lm, chunk, src_lang, tgt_lang),
                          GenerationParams(max_new_tokens=translation_budget(lm, chunk), greedy=True, repetition_penalty=1.0),
-                         should_stop=should_stop)
+                         should_stop=should_stop,
+                         chooser=(lambda logits, new, b=bias: int(torch.argmax(logits + b[:logits.numel()]))) if bias is not None else None)
         yield from gen
         if should_stop is not None and should_stop():
             return

@@ -206,6 +206,21 @@ def user_turn(task: str, example: dict[str, Any]) -> str:
     return instruction(task, example)
 
 
+# Version 2 shows the model two short worked translations into the target language before the
+# user's text (written for this project; not from any test set): a 0.5B chat model then answers
+# with a translation instead of commentary or a refusal, in the right language and register.
+TRANSLATION_SHOTS = {
+    "en": [("会议改到了周四上午十点。", "zh", "The meeting has been moved to Thursday at 10 a.m."),
+           ("Nous avons doublé notre chiffre d'affaires cette année.", "fr", "We doubled our revenue this year.")],
+    "zh": [("The meeting has been moved to Thursday at 10 a.m.", "en", "会议改到了周四上午十点。"),
+           ("Please send me the invoice by Friday.", "en", "请在周五之前把发票发给我。")],
+    "fr": [("The meeting has been moved to Thursday at 10 a.m.", "en", "La réunion a été déplacée à jeudi 10 h."),
+           ("Please send me the invoice by Friday.", "en", "Merci de m'envoyer la facture d'ici vendredi.")],
+    "de": [("The meeting has been moved to Thursday at 10 a.m.", "en", "Das Meeting wurde auf Donnerstag, 10 Uhr, verschoben."),
+           ("Please send me the invoice by Friday.", "en", "Bitte schicken Sie mir die Rechnung bis Freitag.")],
+}
+
+
 def build_prompt(task: str, example: dict[str, Any], tokenizer: Any, version: int = 1) -> str:
     """The text a model continues to answer `example` (`version`: see PROMPT_VERSIONS)."""
     if version not in PROMPT_VERSIONS:
@@ -213,8 +228,13 @@ def build_prompt(task: str, example: dict[str, Any], tokenizer: Any, version: in
     if task == "generation" and not example.get("chat"):
         return instruction(task, example)
     if version == 2 and task != "generation":
-        messages = [{"role": "system", "content": system_prompt(task, example)},
-                    {"role": "user", "content": user_turn(task, example)}]
+        messages = [{"role": "system", "content": system_prompt(task, example)}]
+        if task == "translation":
+            tgt = example.get("tgt_lang", "fr")
+            for source, src_lang, target_text in TRANSLATION_SHOTS.get(tgt, []):
+                if src_lang == example.get("src_lang", "en") or tgt == "en":
+                    messages += [{"role": "user", "content": source}, {"role": "assistant", "content": target_text}]
+        messages.append({"role": "user", "content": user_turn(task, example)})
         return chat_prompt(messages, tokenizer)
     text = instruction(task, example)
     if has_chat_template(tokenizer):
