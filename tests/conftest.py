@@ -22,6 +22,9 @@ os.environ.pop("OPPLAB_MODELS_DIR", None)
 os.environ.pop("OPPLAB_RUNS_DIR", None)
 os.environ["DATABASE_URL"] = f"sqlite:///{_STATE / 'opplab.db'}"
 os.environ.setdefault("OPPLAB_TORCH_THREADS", "2")
+# Prompt-side products in fp32 on every machine, so tests that compare with transformers' fp32
+# forward are exact (core.lm.precision would pick bf16 on an AMX Xeon; that path has its own test).
+os.environ.setdefault("OPPLAB_PREFILL_DTYPE", "fp32")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -105,8 +105,8 @@ def test_registry_upserts_and_lists_the_base_and_shipped_models(tmp_path):
     r = subprocess.run([sys.executable, "-m", "core", "models", "--json"], cwd=ROOT, capture_output=True, text=True)
     listed = {m["id"]: m for m in json.loads(r.stdout)}
     assert listed["test-model"]["metrics"] == {"accuracy": 0.9}
-    if (registry._base_model() is not None):
-        assert registry.BASE_MODEL_ID in listed
+    for base in registry._base_models():  # every bundled base whose converted copy is on disk
+        assert base.id in listed
     registry.unregister_model("test-model")
 
 

@@ -221,6 +221,16 @@ TRANSLATION_SHOTS = {
 }
 
 
+# Version 2 QA shows two worked questions on a short text written for this project (not from any
+# test set): a short span for a "how many" and for a "why" question. Measured on 60 realistic
+# questions (30 SQuAD, 30 company), F1 72.7 -> 76.1: the model stops copying whole sentences.
+QA_SHOT_TEXT = ("The Lumen 3 desk lamp was released in March 2022 by Brightway, a lighting start-up in Lyon. It sold "
+                "40,000 units in its first month, helped by a price of 59 euros. Brightway delayed the launch by six "
+                "weeks because a supplier could not deliver the LED panels on time.")
+QA_SHOTS = [("How many units did the Lumen 3 sell in its first month?", "40,000 units"),
+            ("Why was the launch delayed?", "a supplier could not deliver the LED panels on time")]
+
+
 def build_prompt(task: str, example: dict[str, Any], tokenizer: Any, version: int = 1) -> str:
     """The text a model continues to answer `example` (`version`: see PROMPT_VERSIONS)."""
     if version not in PROMPT_VERSIONS:
@@ -229,6 +239,10 @@ def build_prompt(task: str, example: dict[str, Any], tokenizer: Any, version: in
         return instruction(task, example)
     if version == 2 and task != "generation":
         messages = [{"role": "system", "content": system_prompt(task, example)}]
+        if task == "qa":
+            for question, answer in QA_SHOTS:
+                messages += [{"role": "user", "content": user_turn(task, {"context": QA_SHOT_TEXT, "question": question})},
+                             {"role": "assistant", "content": answer}]
         if task == "translation":
             tgt = example.get("tgt_lang", "fr")
             for source, src_lang, target_text in TRANSLATION_SHOTS.get(tgt, []):
