@@ -208,7 +208,7 @@ def eta_seconds(run, points: list[dict]) -> float | None:
 
 def runs_frame(runs) -> pd.DataFrame:
     return pd.DataFrame([{
-        "id": r.id, "status": r.status, "kind": r.kind,
+        "id": r.id, "status": r.shown_status, "kind": r.kind,
         "data": Path(str(r.config.get("corpus") or r.config.get("data") or "")).name,
         "model": (f"{r.config.get('n_layer')}L/{r.config.get('n_head')}H/{r.config.get('n_embd')}d"
                   if r.kind == "scratch" else str(r.config.get("base"))),
