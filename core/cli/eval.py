@@ -15,9 +15,11 @@ import argparse
 import json
 import sys
 
+from core.cli import CliParser
+
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m core eval", description=__doc__,
+    p = CliParser(prog="python -m core eval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="registry id or local HF directory")
     p.add_argument("--task", required=True, choices=["generation", "qa", "translation", "sentiment"])

@@ -13,9 +13,11 @@ import argparse
 import json
 import sys
 
+from core.cli import CliParser
+
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m core generate", description=__doc__,
+    p = CliParser(prog="python -m core generate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="smollm2-135m-instruct")
     p.add_argument("--prompt", required=True)
