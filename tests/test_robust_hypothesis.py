@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ from hypothesis import strategies as st
 from core.__main__ import main as cli_main
 from tests.conftest import ROOT
 
-FAST = settings(max_examples=60, deadline=None, derandomize=True,
+# Fixed examples in the suite (fast, repeatable); OPPLAB_HYPOTHESIS_EXAMPLES=500 searches afresh, deeper.
+_DEEP = int(os.environ.get("OPPLAB_HYPOTHESIS_EXAMPLES", "0"))
+FAST = settings(max_examples=_DEEP or 60, deadline=None, derandomize=not _DEEP, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-SLOW = settings(FAST, max_examples=25)
+SLOW = settings(FAST, max_examples=_DEEP // 3 or 25)
 
 # ------------------------------------------------------------------ hostile values
 numbers = st.one_of(
@@ -62,7 +65,7 @@ def check_cli(argv: list[str], json_out: bool = False) -> int:
     return rc
 
 
-def flags(spec: dict[str, st.SearchStrategy]) -> st.SearchStrategy[list[str]]:
+def flags(spec: dict[str, st.SearchStrategy], max_flags: int | None = None) -> st.SearchStrategy[list[str]]:
     """A subset of the flags, each with a value (or none, to test a missing value)."""
     def build(chosen):
         argv = []
@@ -72,7 +75,7 @@ def flags(spec: dict[str, st.SearchStrategy]) -> st.SearchStrategy[list[str]]:
                 argv.append(value)
         return argv
     pairs = [st.tuples(st.just(k), st.one_of(v, st.none() if i % 5 == 0 else v)) for i, (k, v) in enumerate(spec.items())]
-    return st.lists(st.one_of(*pairs), max_size=len(spec) + 2).map(build)
+    return st.lists(st.one_of(*pairs), max_size=max_flags or len(spec) + 2).map(build)
 
 
 # ------------------------------------------------------------------ CLI commands
@@ -98,8 +101,8 @@ def test_cli_estimate_never_tracebacks(what, data):
             "memory": ["--preset", "llama2_7b"], "inference": ["--preset", "llama2_7b", "--accelerator", "t4"]}
     spec = {"training": TRAINING, "memory": MEMORY, "inference": INFERENCE,
             "validate": {"--default-mfu": numbers}, "accelerators": {"--x": values}}[what]
-    extra = data.draw(flags(spec))
-    keep_base = data.draw(st.booleans())
+    keep_base = data.draw(st.sampled_from([True, True, True, False]))  # mostly one or two bad values in a good call
+    extra = data.draw(flags(spec, max_flags=2 if keep_base else None))
     check_cli(["estimate", what, *(base.get(what, []) if keep_base else []), *extra, "--json"], json_out=True)
 
 
@@ -117,8 +120,9 @@ def test_cli_explore_never_tracebacks(argv, as_json):
 
 
 @FAST
-@given(st.one_of(st.sampled_from(["/nonexistent/dir/x.csv", "", "\x00x", "/", "."]), texts))
-def test_cli_explore_csv_path_never_tracebacks(path):
+@given(st.one_of(st.sampled_from(["/nonexistent/dir/x.csv", "", "\x00x", "/", ".", "a/b/c.csv"]), texts))
+def test_cli_explore_csv_path_never_tracebacks(tmp_path, monkeypatch, path):
+    monkeypatch.chdir(tmp_path)  # relative names land here, not in the repository
     check_cli(["explore", "--top", "1", "--csv", path])
 
 

@@ -185,9 +185,8 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         result = _clean(_run(args))
-    except InputError as exc:
-        for field, message in exc.errors.items():
-            print(f"error: {field}: {message}", file=sys.stderr)
+    except InputError as exc:  # every bad field, on one line
+        print("error: " + "; ".join(f"{field}: {message}" for field, message in exc.errors.items()), file=sys.stderr)
         return 2
     except (KeyError, ValueError) as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
