@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except StoreUnavailable as exc:  # the environment, not the arguments: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file the command was pointed at: missing, unreadable, a name too long
+        name = f": {str(exc.filename)[:120]}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{name}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -145,11 +145,17 @@ def test_cli_train_argument_validation_never_tracebacks(tmp_path_factory, data):
     """Every flag hostile; the corpus or base never exists, so a config that passes validation stops
     at its data with a message instead of training."""
     out = tmp_path_factory.mktemp("train")
+
+    def absent(t: str) -> bool:
+        try:
+            return bool(t.strip()) and not Path(t).exists()
+        except (OSError, ValueError):
+            return True
     spec = {k: numbers for k in TRAIN_INTS + TRAIN_FLOATS} | {
         "--tokenizer": st.sampled_from(["char", "bpe", "x"]), "--activation": st.sampled_from(["gelu", "relu"]),
         "--task": st.sampled_from(["qa", "sentiment", "x"]), "--device": st.sampled_from(["cpu", "tpu"]),
-        "--corpus": st.one_of(st.just("no-such-corpus"), texts.filter(lambda t: not Path(t).exists() and t.strip())),
-        "--base": texts.filter(lambda t: t.strip() and not Path(t).exists()), "--data": texts, "--val-data": texts}
+        "--corpus": st.one_of(st.just("no-such-corpus"), st.just("~no-such-user/x"), texts.filter(absent)),
+        "--base": st.one_of(st.just("~no-such-user"), texts.filter(absent)), "--data": texts, "--val-data": texts}
     argv = data.draw(flags(spec))
     rc = check_cli(["train", *argv, "--out", str(out), "--quiet"])
     assert rc == 2  # nothing here can train
@@ -190,7 +196,7 @@ def test_cli_eval_never_tracebacks(tiny_model, tmp_path_factory, data):
     path = tmp_path_factory.mktemp("eval") / "data.txt"
     path.write_bytes(content)
     data_arg = data.draw(st.one_of(st.just(str(path)), texts))
-    model = data.draw(st.one_of(st.just(str(tiny_model)), texts))
+    model = data.draw(st.one_of(st.just(str(tiny_model)), st.just("~no-such-user/m"), texts))
     limit = data.draw(st.one_of(st.just([]), numbers.map(lambda v: ["--limit", v])))
     check_cli(["eval", "--model", model, "--task", task, "--data", data_arg, *limit, "--json", "--fast"],
               json_out=True)
@@ -299,3 +305,14 @@ def test_upload_checks_accept_or_refuse_and_write_nothing_when_refused(raw, file
         assert path.parent.name == "sentiment" and path.name.startswith("upload-")
     except tasks.TaskDataError as exc:
         assert str(exc).strip() and files() == before
+
+
+@FAST
+@given(st.one_of(texts, st.sampled_from(["~no-such-user/model", "a" * 5000, "x\x00y", "/", ".", "smollm2-135m-instruct"])))
+def test_a_model_reference_typed_in_the_sidebar_resolves_or_says_why(text):
+    from core.lm.loader import ModelLoadError, resolve
+
+    try:
+        assert resolve(text).path
+    except ModelLoadError as exc:
+        assert str(exc).strip()

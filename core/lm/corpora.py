@@ -68,11 +68,14 @@ def resolve(name_or_path: str) -> Path:
     for corpus in list_corpora():
         if corpus.name == name_or_path:
             return corpus.path
-    path = Path(name_or_path).expanduser()
-    if path.is_file():
-        return path
+    try:
+        path = Path(name_or_path).expanduser()
+        if path.is_file():
+            return path
+    except (OSError, RuntimeError, ValueError):  # a name too long, ~unknown-user, a NUL byte
+        pass
     names = ", ".join(c.name for c in list_corpora()) or "none installed"
-    raise CorpusError(f"no corpus {name_or_path!r}: give a text file or one of: {names}")
+    raise CorpusError(f"no corpus {name_or_path[:80]!r}: give a text file or one of: {names}")
 
 
 def read_corpus(name_or_path: str) -> str:

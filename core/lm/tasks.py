@@ -50,8 +50,12 @@ def _read_text(source: str | Path | bytes) -> str:
         except UploadError as exc:
             raise TaskDataError(str(exc)) from None
     path = Path(source)
-    if not path.is_file():
-        raise TaskDataError(f"no such file: {path}")
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        found = False
+    if not found:
+        raise TaskDataError(f"no such file: {str(path)[:120]}")
     try:
         return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
