@@ -25,12 +25,14 @@ def main(argv: list[str] | None = None) -> int:
             for name, text in COMMANDS.items():
                 print(f"  {name:<10} {text}")
             return 0
-        what = f"unknown command {argv[0]!r}" if argv else "no command"
+        what = f"unknown command {argv[0][:40]!r}" if argv else "no command"
         print(f"error: {what}; use one of {', '.join(COMMANDS)} (see python -m core --help)", file=sys.stderr)
         return 2
     module = importlib.import_module(f"core.cli.{argv[0]}")
+    from core.cli import EscapedStream
     from core.store import StoreUnavailable
 
+    stderr, sys.stderr = sys.stderr, EscapedStream(sys.stderr)
     try:
         return int(module.main(argv[1:]) or 0)
     except SystemExit as exc:  # --help (0), or a refusal the parser has already printed (2)
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         name = f": {str(exc.filename)[:120]}" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{name}", file=sys.stderr)
         return 2
+    finally:
+        sys.stderr = stderr
 
 
 if __name__ == "__main__":
