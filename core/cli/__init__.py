@@ -19,7 +19,8 @@ def _escape(ch: str) -> str:
 
 
 # Control characters a user typed (ESC sequences, NEL, line/paragraph separators) are echoed as
-# escapes, so a message stays one line and cannot drive the terminal; newline and tab stay.
+# escapes, so a message stays one line and cannot drive the terminal; newline and tab stay
+# (the commands turn transformers' progress bars off).
 _CONTROL = {cp: _escape(chr(cp)) for cp in [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
             if chr(cp) not in "\n\t"}
 

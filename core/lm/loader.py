@@ -74,7 +74,7 @@ def resolve(id_or_path: str | Path) -> ModelInfo:
         return ModelInfo(id=str(card.pop("id", path.name)), task=str(card.pop("task", "generation")),
                          base=str(card.pop("base", "")), path=path, metrics=metrics or {}, card=card)
     if "/" in text or text.startswith("."):
-        raise ModelLoadError(f"no such model directory: {text}")
+        raise ModelLoadError(f"no such model directory: {text[:120]!r}")
     try:
         return get_model(text)
     except KeyError as exc:

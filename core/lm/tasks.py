@@ -55,7 +55,7 @@ def _read_text(source: str | Path | bytes) -> str:
     except (OSError, ValueError):  # a name too long, a NUL byte
         found = False
     if not found:
-        raise TaskDataError(f"no such file: {str(path)[:120]}")
+        raise TaskDataError(f"no such file: {str(path)[:120]!r}")
     try:
         return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
