@@ -299,13 +299,13 @@ def _to_status(run: store.TrainingRun) -> RunStatus:
 
 def _refresh(s, run: store.TrainingRun) -> None:
     """Mark a run whose process died without reporting (kill -9, OOM) as failed."""
+    # A started run's pid is stored only after exec (Popen returns then), so a pid that is not
+    # alive is a dead process, even before it has reported once.
     if run.status in ACTIVE and not _waiting(run) and not _alive(run.pid, run.id):
-        # A just-started run gets a grace period: its process may not have written yet.
-        if run.status != "queued" or (store.utcnow() - _aware(run.updated_at)).total_seconds() > 60:
-            run.status = "failed"
-            run.error = run.error or "the training process ended without reporting (killed?); resume continues from the last checkpoint"
-            run.pid = None
-            s.add(run)
+        run.status = "failed"
+        run.error = run.error or "the training process ended without reporting (killed?); resume continues from the last checkpoint"
+        run.pid = None
+        s.add(run)
 
 
 def get_run(run_id: str) -> RunStatus:
@@ -319,10 +319,6 @@ def get_run(run_id: str) -> RunStatus:
         with store.session() as s:
             run = s.get(store.TrainingRun, run_id)
     return _to_status(run)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def list_runs(limit: int = 100) -> list[RunStatus]:
