@@ -95,7 +95,7 @@ def test_kill_9_of_a_training_process_then_a_fresh_app_process_marks_it_failed_s
         tmp_path, monkeypatch):
     monkeypatch.setenv("OPPLAB_MAX_TRAINING_JOBS", "1")
     victim = jobs.start_run(_tiny_config(tmp_path, max_iters=5000, checkpoint_interval=10))
-    queued = jobs.start_run(_tiny_config(tmp_path, max_iters=20))
+    queued = jobs.start_run(_tiny_config(tmp_path, max_iters=10, eval_interval=10))
     assert jobs.get_run(queued).waiting  # the one slot is taken
     wait_for(lambda: (jobs.get_run(victim).out_dir / "checkpoint" / "state.json").is_file())
     pid = _row(victim).pid
@@ -113,7 +113,7 @@ def test_kill_9_of_a_training_process_then_a_fresh_app_process_marks_it_failed_s
     failed = jobs.get_run(victim)
     assert failed.status == "failed" and "resume" in failed.error and failed.step >= 10
     done = wait_for(lambda: (r := jobs.get_run(queued)).status in ("finished", "failed") and r)
-    assert done.status == "finished" and done.step == 20
+    assert done.status == "finished" and done.step == 10
 
     jobs.resume_run(victim, max_iters=failed.step + 10)  # resumable from its checkpoint
     resumed = wait_for(lambda: (r := jobs.get_run(victim)).status in ("finished", "failed") and r)
@@ -122,9 +122,7 @@ def test_kill_9_of_a_training_process_then_a_fresh_app_process_marks_it_failed_s
 
 def test_runs_beyond_the_limit_are_queued_shown_as_queued_and_start_when_the_running_one_ends(tmp_path, monkeypatch):
     monkeypatch.setenv("OPPLAB_MAX_TRAINING_JOBS", "1")
-    first = jobs.start_run(_tiny_config(tmp_path, max_iters=30))
-    second = jobs.start_run(_tiny_config(tmp_path, max_iters=30))
-    third = jobs.start_run(_tiny_config(tmp_path, max_iters=30))
+    first, second, third = (jobs.start_run(_tiny_config(tmp_path, max_iters=10, eval_interval=10)) for _ in range(3))
     assert [jobs.get_run(r).shown_status for r in (second, third)] == ["waiting", "waiting"]
     assert (jobs.queue_position(second), jobs.queue_position(third), jobs.queue_position(first)) == (0, 1, -1)
 
@@ -196,6 +194,26 @@ def test_every_page_says_the_database_is_unreachable_and_recovers_when_it_return
     assert not scenarios_page.exception and not [e for e in scenarios_page.error if "database" in e.value]
     scenarios.create("saved-after-recovery", scenarios.ScenarioState())
     assert "saved-after-recovery" in {r.name for r in scenarios.list_all()}
+
+
+def test_an_unopenable_database_is_one_clear_error_in_core_and_the_cli(tmp_path, monkeypatch):
+    import contextlib
+    import io
+
+    from core.__main__ import main as cli_main
+
+    (tmp_path / "opplab.db").mkdir()  # the database "file" is a directory: SQLite cannot open it
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'opplab.db'}")
+    with pytest.raises(store.StoreUnavailable, match="cannot be used.*DATABASE_URL"):
+        scenarios.list_all()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli_main(["explore", "--list-scenarios"]) == 2
+    assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("error: the database sqlite:///")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://opplab:secret@127.0.0.1:9/opplab")
+    with pytest.raises(store.StoreUnavailable) as exc:
+        scenarios.list_all()
+    assert "secret" not in str(exc.value) and "***" in str(exc.value)  # never the password
 
 
 def test_missing_model_files_are_a_message_on_the_demo_page_and_it_recovers(tmp_path, monkeypatch, through_app_py):

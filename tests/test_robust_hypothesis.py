@@ -22,7 +22,7 @@ from tests.conftest import ROOT
 _DEEP = int(os.environ.get("OPPLAB_HYPOTHESIS_EXAMPLES", "0"))
 FAST = settings(max_examples=_DEEP or 60, deadline=None, derandomize=not _DEEP, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-SLOW = settings(FAST, max_examples=_DEEP // 3 or 25)
+SLOW = settings(FAST, max_examples=_DEEP // 3 or 15)
 
 # ------------------------------------------------------------------ hostile values
 numbers = st.one_of(
