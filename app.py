@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.i18n import LANGUAGES, normalise, t
 from core.nav import PAGES
+from core.store import StoreUnavailable
 
 st.set_page_config(page_title="Opportunity Lab", page_icon=":material/rocket_launch:", layout="wide")
 
@@ -25,11 +26,23 @@ for spec in PAGES:
     sections.setdefault(t(spec.section_key, lang), []).append(page)
 current = st.navigation(sections)
 
+
+def _store_down(exc: StoreUnavailable) -> None:
+    # The database is unreachable: say so where the page would be; the next rerun tries again.
+    st.error(t("common.store_down", lang, reason=str(exc)), icon=":material/cloud_off:")
+
+
 with st.sidebar:
     st.selectbox("Language / 语言", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
     from pages._demos import sidebar_model_picker  # model picker, on the demo pages only
 
-    sidebar_model_picker(current.url_path)
+    try:
+        sidebar_model_picker(current.url_path)
+    except StoreUnavailable as exc:
+        _store_down(exc)
 st.query_params["lang"] = st.session_state.lang
 
-current.run()
+try:
+    current.run()
+except StoreUnavailable as exc:
+    _store_down(exc)

@@ -10,6 +10,8 @@
 | OPPLAB_RUNS_DIR       | $OPPLAB_STATE_DIR/runs                | training run folders and checkpoints      |
 | OPPLAB_BASE_MODEL_DIR | $OPPLAB_STATE_DIR/base/SmolLM2-135M-Instruct | bundled base, converted once |
 | OPPLAB_MAX_UPLOAD_MB  | 20                                    | largest accepted upload                   |
+| OPPLAB_MAX_UPLOAD_ROWS | 250000                               | most lines in an accepted upload          |
+| OPPLAB_MAX_TRAINING_JOBS | 1                                  | training runs at once; more are queued    |
 | OPPLAB_TORCH_THREADS  | 2                                     | torch intra-op threads for inference      |
 | OPPLAB_NATIVE_DECODE  | 1                                     | 0 = demos decode with torch ops, not the  |
 |                       |                                       | compiled kernel (core/lm/native)          |
@@ -35,6 +37,8 @@ class Settings:
     runs_dir: Path
     base_model_dir: Path
     max_upload_mb: int
+    max_upload_rows: int
+    max_training_jobs: int
     torch_threads: int
     native_decode: bool
     max_batch_mb: int
@@ -70,6 +74,8 @@ def get_settings() -> Settings:
         runs_dir=Path(os.environ.get("OPPLAB_RUNS_DIR", state_dir / "runs")),
         base_model_dir=Path(os.environ.get("OPPLAB_BASE_MODEL_DIR", state_dir / "base" / "SmolLM2-135M-Instruct")),
         max_upload_mb=_int_env("OPPLAB_MAX_UPLOAD_MB", 20, 1, 2048),
+        max_upload_rows=_int_env("OPPLAB_MAX_UPLOAD_ROWS", 250_000, 1, 100_000_000),
+        max_training_jobs=_int_env("OPPLAB_MAX_TRAINING_JOBS", 1, 1, 64),
         torch_threads=_int_env("OPPLAB_TORCH_THREADS", 2, 1, 256),
         native_decode=bool(_int_env("OPPLAB_NATIVE_DECODE", 1, 0, 1)),
         max_batch_mb=_int_env("OPPLAB_MAX_BATCH_MB", 1024, 16, 1 << 20),

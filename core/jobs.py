@@ -6,9 +6,18 @@ and reloads. The process reports through `StoreCallback` (RunMetric rows, step, 
 flag in the store that the loop honours between steps (it checkpoints, then exits); resume starts
 the same command with --resume from the run's last checkpoint. A process that died without saying
 so (kill -9, OOM) is noticed by `get_run` and marked failed; it can be resumed.
+
+Concurrency: at most OPPLAB_MAX_TRAINING_JOBS runs (default 1) have a process at once. A run
+started or resumed beyond that is recorded as "queued" without a process (pid empty) and waits;
+`dispatch` starts waiting runs, oldest first, whenever a slot is free. It is called when a run is
+started or resumed, when a training process ends (its StoreCallback, so the next run starts at
+once), and when a page polls a waiting run (which also notices runs that died without saying so).
+A file lock in the state directory serialises dispatchers, so two processes never fill one slot
+twice.
 """
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 import secrets
@@ -18,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,6 +63,16 @@ class RunStatus:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def waiting(self) -> bool:
+        """Queued for a free slot (OPPLAB_MAX_TRAINING_JOBS): no process started yet."""
+        return self.status == "queued" and not self.pid
+
+    @property
+    def shown_status(self) -> str:
+        """The status as the studio names it: a waiting run is "waiting", not "queued" (starting)."""
+        return "waiting" if self.waiting else self.status
 
     @property
     def progress(self) -> float:
@@ -132,11 +152,13 @@ class StoreCallback(BaseCallback):
     def on_train_end(self, result: dict) -> None:
         self.flush(force=True)
         self._update(status="stopped" if result.get("stopped") else "finished", step=int(result["steps"]),
-                     stop_requested=False)
+                     stop_requested=False, pid=None)
+        dispatch()  # this run's slot is free: start the next queued run now
 
     def on_error(self, message: str) -> None:
         self.flush(force=True)
-        self._update(status="failed", error=message[:2000])
+        self._update(status="failed", error=message[:2000], pid=None)
+        dispatch()
 
 
 # ------------------------------------------------------------------ commands
@@ -179,7 +201,8 @@ def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool) -> int:
 
 
 def start_run(config: TrainConfig, nproc: int = 1) -> str:
-    """Validate, record and launch a run; returns its id. Raises ValueError on a bad config."""
+    """Validate, record and launch a run (or queue it when OPPLAB_MAX_TRAINING_JOBS runs are
+    running); returns its id. Raises ValueError on a bad config."""
     config.validate()
     if not 1 <= nproc <= 64:
         raise JobError("the number of processes must be between 1 and 64")
@@ -190,12 +213,62 @@ def start_run(config: TrainConfig, nproc: int = 1) -> str:
         s.add(store.TrainingRun(id=run_id, kind=config.kind, status="queued",
                                 config=store.dumps({**config.to_dict(), "nproc": nproc}),
                                 out_dir=config.out, max_steps=config.max_iters))
-    pid = _spawn(run_id, config, nproc, resume=False)
-    with store.session() as s:
-        run = s.get(store.TrainingRun, run_id)
-        run.pid = pid
-        s.add(run)
+    dispatch()
     return run_id
+
+
+def _waiting(run: store.TrainingRun) -> bool:
+    """Queued for a free slot: no process has been started for it yet."""
+    return run.status == "queued" and not run.pid
+
+
+@contextmanager
+def _dispatch_lock():
+    path = get_settings().state_dir / "jobs.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def dispatch() -> list[str]:
+    """Start waiting runs, oldest first, while fewer than OPPLAB_MAX_TRAINING_JOBS have a process.
+    Returns the ids started."""
+    limit = get_settings().max_training_jobs
+    started = []
+    with _dispatch_lock():
+        with store.session() as s:
+            rows = s.exec(select(store.TrainingRun).where(store.TrainingRun.status.in_(ACTIVE))
+                          .order_by(store.TrainingRun.created_at)).all()
+            for row in rows:
+                _refresh(s, row)
+            busy = sum(1 for r in rows if r.status in ACTIVE and not _waiting(r))
+            waiting = [(r.id, r.config) for r in rows if _waiting(r)]
+        for run_id, raw_config in waiting[:max(0, limit - busy)]:
+            raw = dict(store.loads(raw_config, {}))
+            nproc = int(raw.pop("nproc", 1))
+            config = TrainConfig.from_dict(raw)
+            out = Path(config.out)
+            resume = (out / "checkpoint" / "state.json").is_file() or (out / "checkpoint.old" / "state.json").is_file()
+            pid = _spawn(run_id, config, nproc, resume=resume)
+            with store.session() as s:
+                row = s.get(store.TrainingRun, run_id)
+                row.pid, row.updated_at = pid, store.utcnow()
+                s.add(row)
+            started.append(run_id)
+    return started
+
+
+def queue_position(run_id: str) -> int:
+    """How many waiting runs are ahead of this one (0: next to start); -1 when it is not waiting."""
+    with store.session() as s:
+        rows = s.exec(select(store.TrainingRun).where(store.TrainingRun.status == "queued")
+                      .order_by(store.TrainingRun.created_at)).all()
+    ids = [r.id for r in rows if _waiting(r)]
+    return ids.index(run_id) if run_id in ids else -1
 
 
 def _alive(pid: int | None, run_id: str) -> bool:
@@ -224,22 +297,28 @@ def _to_status(run: store.TrainingRun) -> RunStatus:
                      created_at=run.created_at, updated_at=run.updated_at)
 
 
+def _refresh(s, run: store.TrainingRun) -> None:
+    """Mark a run whose process died without reporting (kill -9, OOM) as failed."""
+    # A started run's pid is stored only after exec (Popen returns then), so a pid that is not
+    # alive is a dead process, even before it has reported once.
+    if run.status in ACTIVE and not _waiting(run) and not _alive(run.pid, run.id):
+        run.status = "failed"
+        run.error = run.error or "the training process ended without reporting (killed?); resume continues from the last checkpoint"
+        run.pid = None
+        s.add(run)
+
+
 def get_run(run_id: str) -> RunStatus:
     with store.session() as s:
         run = s.get(store.TrainingRun, run_id)
         if run is None:
             raise JobError(f"no training run {run_id!r}")
-        if run.status in ACTIVE and not _alive(run.pid, run.id):
-            # A queued run gets a grace period: its process may not have written yet.
-            if run.status != "queued" or (store.utcnow() - _aware(run.created_at)).total_seconds() > 60:
-                run.status = "failed"
-                run.error = run.error or "the training process ended without reporting (killed?); resume continues from the last checkpoint"
-                s.add(run)
-        return _to_status(run)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        _refresh(s, run)
+        waiting = _waiting(run)
+    if waiting and dispatch():  # a slot may have freed up (a run died, or ended while no one looked)
+        with store.session() as s:
+            run = s.get(store.TrainingRun, run_id)
+    return _to_status(run)
 
 
 def list_runs(limit: int = 100) -> list[RunStatus]:
@@ -264,7 +343,10 @@ def request_stop(run_id: str) -> None:
         raise JobError(f"run {run_id} is {run.status}; only a running run can be stopped")
     with store.session() as s:
         row = s.get(store.TrainingRun, run_id)
-        row.stop_requested, row.status = True, "stopping"
+        if _waiting(row):  # never started: leave the queue at once
+            row.status = "stopped"
+        else:
+            row.stop_requested, row.status = True, "stopping"
         s.add(row)
 
 
@@ -287,15 +369,12 @@ def resume_run(run_id: str, max_iters: int | None = None) -> None:
         raise JobError(f"run {run_id} already reached its {config.max_iters} steps; give a higher step limit")
     with store.session() as s:
         row = s.get(store.TrainingRun, run_id)
-        row.status, row.error, row.stop_requested = "queued", "", False
+        row.status, row.error, row.stop_requested, row.pid = "queued", "", False, None
         row.max_steps = config.max_iters
         row.config = store.dumps({**config.to_dict(), "nproc": nproc})
+        row.updated_at = store.utcnow()
         s.add(row)
-    pid = _spawn(run_id, config, nproc, resume=True)
-    with store.session() as s:
-        row = s.get(store.TrainingRun, run_id)
-        row.pid = pid
-        s.add(row)
+    dispatch()  # starts it from the checkpoint now, or when a slot frees up
 
 
 def kill_run(run_id: str) -> None:

@@ -123,9 +123,13 @@ def _number(value: object) -> float | None:
 def validate_overrides(overrides: dict, known_ids: set[str] | None = None) -> dict[str, dict[str, float]]:
     """Edited assumptions, checked cell by cell: known use case, editable column, finite number in range."""
     clean: dict[str, dict[str, float]] = {}
+    if not isinstance(overrides or {}, dict):
+        raise ScenarioError("override_unknown_use_case", use_case=str(overrides)[:60])
     for uid, fields in (overrides or {}).items():
         if known_ids is not None and uid not in known_ids:
             raise ScenarioError("override_unknown_use_case", use_case=uid)
+        if not isinstance(fields or {}, dict):  # a hand-written import: {"use_case": 3}
+            raise ScenarioError("override_unknown_field", use_case=uid, field=str(fields)[:60])
         for col, raw in (fields or {}).items():
             if col not in market.EDITABLE:
                 raise ScenarioError("override_unknown_field", use_case=uid, field=col)

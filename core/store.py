@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -154,13 +155,33 @@ def get_engine() -> Engine:
         return engine
 
 
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached or opened; the message is meant for the user (no password)."""
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    url = make_url(get_settings().database_url).render_as_string(hide_password=True)
+    reason = getattr(exc, "orig", None) or exc
+    detail = " ".join(str(reason).split())  # one line, also for the CLI
+    return StoreUnavailable(f"the database {url} cannot be used ({type(reason).__name__}: {detail}); "
+                            "check DATABASE_URL and that its directory exists and is writable")
+
+
 @contextmanager
 def session() -> Iterator[Session]:
-    """A new session per action; commits on success, rolls back on error."""
-    with Session(get_engine(), expire_on_commit=False) as s:
+    """A new session per action; commits on success, rolls back on error. A database that cannot
+    be reached or opened raises StoreUnavailable (the next action tries again)."""
+    try:
+        engine = get_engine()
+    except (OperationalError, OSError) as exc:
+        raise _unavailable(exc) from exc
+    with Session(engine, expire_on_commit=False) as s:
         try:
             yield s
             s.commit()
+        except OperationalError as exc:
+            s.rollback()
+            raise _unavailable(exc) from exc
         except Exception:
             s.rollback()
             raise

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -127,21 +126,24 @@ def default_val_file(data: Path) -> Path | None:
     return candidate if data.stem == "train" and candidate.is_file() else None
 
 
-def save_task_upload(task: str, filename: str, raw: bytes) -> tuple[Path, list[dict]]:
+def save_task_upload(task: str, filename: str, raw: bytes | BinaryIO) -> tuple[Path, list[dict]]:
     """Check an uploaded task file with the task parser; store it only when it parses."""
     from core.lm import tasks
+    from core.uploads import UploadError, read_upload
 
-    limit = get_settings().max_upload_bytes
-    if len(raw) > limit:
-        raise tasks.TaskDataError(f"the file is {len(raw) / 2**20:.1f} MB; the limit is {limit // 2**20} MB")
-    suffix = Path(filename).suffix.lower()
-    if suffix != TASK_SUFFIX[task]:
-        raise tasks.TaskDataError(f"a {task} file must be {TASK_SUFFIX[task]}, got {suffix or 'no extension'}")
-    examples = tasks.load_task_examples(task, raw)
-    stem = re.sub(r"[^a-z0-9_-]+", "_", Path(filename).stem.lower()).strip("_")[:60] or "upload"
-    target = get_settings().state_dir / "task_uploads" / task / f"{stem}{suffix}"
+    if task not in TASK_SUFFIX:
+        raise tasks.TaskDataError(f"unknown task {task!r}; choose one of {', '.join(TASK_SUFFIX)}")
+    try:
+        upload = read_upload(raw, filename, (TASK_SUFFIX[task],))
+    except UploadError as exc:
+        raise tasks.TaskDataError(str(exc)) from None
+    examples = tasks.parse_task_text(task, upload.text)
+    # Named after the content, never after the client's file name.
+    target = get_settings().state_dir / "task_uploads" / task / f"{upload.stored_name()}{upload.suffix}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(raw)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(upload.text, encoding="utf-8")
+    tmp.replace(target)
     return target, examples
 
 
@@ -206,7 +208,7 @@ def eta_seconds(run, points: list[dict]) -> float | None:
 
 def runs_frame(runs) -> pd.DataFrame:
     return pd.DataFrame([{
-        "id": r.id, "status": r.status, "kind": r.kind,
+        "id": r.id, "status": r.shown_status, "kind": r.kind,
         "data": Path(str(r.config.get("corpus") or r.config.get("data") or "")).name,
         "model": (f"{r.config.get('n_layer')}L/{r.config.get('n_head')}H/{r.config.get('n_embd')}d"
                   if r.kind == "scratch" else str(r.config.get("base"))),

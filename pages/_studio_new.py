@@ -16,7 +16,7 @@ def _corpus_inputs() -> dict:
                               help=tr("studio.corpus.upload_help"), max_upload_size=get_settings().max_upload_mb)
     if upload is not None:
         try:
-            accepted = corpora.save_upload(upload.name, upload.getvalue())
+            accepted = corpora.save_upload(upload.name, upload)
             st.session_state["studio_corpus"] = accepted.name
             st.success(tr("studio.corpus.accepted", name=accepted.name, chars=f"{accepted.chars:,}"))
         except corpora.CorpusError as exc:
@@ -57,7 +57,7 @@ def _finetune_inputs() -> dict:
     files = {str(p): p for p in studio.bundled_task_files(task)}
     if upload is not None:
         try:
-            path, examples = studio.save_task_upload(task, upload.name, upload.getvalue())
+            path, examples = studio.save_task_upload(task, upload.name, upload)
             files[str(path)] = path
             st.success(tr("studio.data.accepted", n=len(examples)))
         except TaskDataError as exc:

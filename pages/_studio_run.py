@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import jobs, studio
+from core.config import get_settings
 from pages._shared import tr
 
 
@@ -48,7 +49,10 @@ def _view(run_id: str) -> None:
     live = studio.live_summary(points)
     st.subheader(tr("studio.run.heading", id=run.id))
     st.progress(run.progress, text=tr("studio.run.progress", step=run.step, max=run.max_steps,
-                                      status=tr(f"studio.status.{run.status}")))
+                                      status=tr(f"studio.status.{run.shown_status}")))
+    if run.waiting:
+        st.info(tr("studio.run.queued", ahead=max(0, jobs.queue_position(run.id)),
+                   limit=get_settings().max_training_jobs), icon=":material/hourglass_empty:")
     if run.error:
         st.error(run.error)
     m = st.columns(5)

@@ -5,7 +5,8 @@ import streamlit as st
 
 from core.config import get_settings
 from core.lm.inference import MAX_BATCH_LINES, predict_sentiment
-from core.lm.tasks import TaskDataError, load_task_examples
+from core.lm.tasks import TaskDataError, parse_task_text
+from core.uploads import BATCH_LINES_PER_ROW, UploadError, read_upload
 from pages._demos import load_selected, show_card
 from pages._shared import tr
 
@@ -34,16 +35,15 @@ with single:
 
 with batch:
     st.caption(tr("demos.sentiment.batch.help", n=MAX_BATCH_LINES * 4))
-    upload = st.file_uploader(tr("demos.sentiment.upload"), type=["csv"], key="se_upload")
+    upload = st.file_uploader(tr("demos.sentiment.upload"), type=["csv"], key="se_upload",
+                              max_upload_size=get_settings().max_upload_mb)
     if upload is not None and st.button(tr("demos.sentiment.batch.submit"), key="se_batch_submit"):
-        raw = upload.getvalue()
-        try:
-            if len(raw) > get_settings().max_upload_bytes:
-                raise TaskDataError(tr("demos.upload.too_big", mb=get_settings().max_upload_mb))
-            rows = load_task_examples(TASK, raw)
+        try:  # lines capped before parsing (a review may span lines), rows after
+            checked = read_upload(upload, upload.name, (".csv",), max_rows=MAX_BATCH_LINES * 4 * BATCH_LINES_PER_ROW)
+            rows = parse_task_text(TASK, checked.text)
             if len(rows) > MAX_BATCH_LINES * 4:
                 raise TaskDataError(tr("demos.sentiment.too_many", n=MAX_BATCH_LINES * 4))
-        except TaskDataError as exc:
+        except (UploadError, TaskDataError) as exc:
             st.error(str(exc))
         else:
             if (lm := load_selected(TASK)) is not None:

@@ -6,6 +6,7 @@ from core.config import get_settings
 from core.lm.generate import GenerationError
 from core.lm.inference import MAX_BATCH_LINES, MAX_TRANSLATION_CHARS, batch_lines, translate, translation_chunks, translation_stream
 from core.lm.tasks import TaskDataError
+from core.uploads import BATCH_LINES_PER_ROW, UploadError, read_upload
 from pages._demos import load_selected, show_card
 from pages._shared import tr
 
@@ -44,11 +45,13 @@ with single:
 
 with batch:
     st.caption(tr("demos.translate.batch.help", n=MAX_BATCH_LINES))
-    upload = st.file_uploader(tr("demos.translate.upload"), type=["txt", "tsv"], key="tr_upload")
+    upload = st.file_uploader(tr("demos.translate.upload"), type=["txt", "tsv"], key="tr_upload",
+                              max_upload_size=get_settings().max_upload_mb)
     if upload is not None and st.button(tr("demos.translate.batch.submit"), key="tr_batch_submit", disabled=not pair_ok):
         try:
-            lines = batch_lines(upload.getvalue(), get_settings().max_upload_bytes)
-        except TaskDataError as exc:
+            checked = read_upload(upload, upload.name, (".txt", ".tsv"), max_rows=MAX_BATCH_LINES * BATCH_LINES_PER_ROW)
+            lines = batch_lines(checked.text.encode("utf-8"), get_settings().max_upload_bytes)
+        except (UploadError, TaskDataError) as exc:
             st.error(str(exc))
         else:
             if (lm := load_selected(TASK)) is not None:

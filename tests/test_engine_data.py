@@ -85,12 +85,15 @@ def test_upload_size_limit(monkeypatch):
 
 def test_csv_and_jsonl_uploads_become_text_corpora():
     csv_text = "id,text\n" + "".join(f"{i},a line of prose number {i}\n" for i in range(100))
-    corpus = corpora.save_upload("My Notes.csv", csv_text.encode())
-    assert corpus.name == "my_notes" and not corpus.bundled
+    corpus = corpora.save_upload("../../My Notes.csv", csv_text.encode())
+    # named after the content, never after the client's file name
+    assert corpus.name.startswith("upload-") and not corpus.bundled
+    assert corpus.path.parent == corpora.uploads_dir()
+    assert corpora.save_upload("other.csv", csv_text.encode()).path == corpus.path  # same content, one corpus
     assert "a line of prose number 7" in corpus.path.read_text() and ",7" not in corpus.path.read_text()
     jsonl = "".join(json.dumps({"text": f"sentence {i} " * 5}) + "\n" for i in range(60))
     assert "sentence 3" in corpora.extract_text("x.jsonl", jsonl.encode())
-    assert corpora.resolve("my_notes") == corpus.path
+    assert corpora.resolve(corpus.name) == corpus.path
 
 
 def test_registry_upserts_and_lists_the_base_and_shipped_models(tmp_path):

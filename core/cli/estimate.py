@@ -10,6 +10,7 @@ import json
 import math
 import sys
 
+from core.cli import CliParser
 from core.estimate import catalogue, validation
 from core.estimate.architecture import Architecture, shape_from_params
 from core.estimate.inference import estimate_inference
@@ -18,12 +19,6 @@ from core.estimate.inputs import (ArchitectureInputs, InferenceInputs, InputErro
 from core.estimate.memory import training_memory
 from core.estimate.training import estimate_training
 from core.estimate.units import parse_count
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse's own errors: stderr, exit 2 (its default too)
-        self.print_usage(sys.stderr)
-        raise SystemExit(f"error: {message}")
 
 
 def _count(text: str) -> float:
@@ -63,9 +58,9 @@ def _architecture(args) -> Architecture:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m core estimate", description=__doc__,
+    parser = CliParser(prog="python -m core estimate", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="what", required=True, parser_class=CliParser)
 
     t = sub.add_parser("training", help="training FLOPs, accelerator-hours, wall clock, cost, energy")
     t.add_argument("--params", type=_count, required=True, help="parameters N, e.g. 7e9 or 7B")
@@ -190,9 +185,8 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         result = _clean(_run(args))
-    except InputError as exc:
-        for field, message in exc.errors.items():
-            print(f"error: {field}: {message}", file=sys.stderr)
+    except InputError as exc:  # every bad field, on one line
+        print("error: " + "; ".join(f"{field}: {message}" for field, message in exc.errors.items()), file=sys.stderr)
         return 2
     except (KeyError, ValueError) as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)

@@ -15,9 +15,11 @@ import argparse
 import json
 import sys
 
+from core.cli import CliParser
+
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m core eval", description=__doc__,
+    p = CliParser(prog="python -m core eval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="registry id or local HF directory")
     p.add_argument("--task", required=True, choices=["generation", "qa", "translation", "sentiment"])
@@ -34,12 +36,16 @@ def main(argv: list[str]) -> int:
         print("error: --limit must be positive", file=sys.stderr)
         return 2
 
-    from core.lm.evaluate import evaluate
+    from transformers.utils import logging as hf_logging
+
+    from core.lm.evaluate import check_examples, evaluate
     from core.lm.loader import ModelLoadError, load_model
     from core.lm.tasks import TaskDataError, load_task_examples
 
+    hf_logging.disable_progress_bar()  # stderr carries progress lines and one error line, not bars
     try:
         examples = load_task_examples(args.task, args.data)
+        check_examples(args.task, examples)
         lm = load_model(args.model, fast=args.fast, device="cpu" if args.fast else args.device)
         result = evaluate(lm, args.task, examples, fast=args.fast, calibrate=args.calibrate,
                           limit=args.limit, with_predictions=args.predictions)

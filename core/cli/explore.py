@@ -20,6 +20,8 @@ import json
 import sys
 from dataclasses import replace
 
+from core.cli import CliParser
+
 
 def _weights(pairs: list[str], base: dict[str, float]) -> dict[str, float]:
     from core import market
@@ -39,7 +41,7 @@ def _weights(pairs: list[str], base: dict[str, float]) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m core explore", description=__doc__,
+    p = CliParser(prog="python -m core explore", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weight", action="append", default=[], metavar="KEY=N", help="a criterion's weight (0..10)")
     p.add_argument("--domain", action="append", default=[], metavar="ID", help="keep this domain (repeatable)")
@@ -93,11 +95,16 @@ def main(argv: list[str]) -> int:
         return 2
     table = market.ranked_table(ranked)
     if args.csv:
-        table.to_csv(args.csv, index=False)
+        try:
+            table.to_csv(args.csv, index=False)
+        except (OSError, ValueError) as exc:  # a missing folder, no permission, a NUL in the name
+            print(f"error: cannot write the CSV to {args.csv!r}: {exc}", file=sys.stderr)
+            return 2
     shown = table.head(args.top)
     if args.json:
+        rows = shown.astype(object).where(shown.notna(), None).to_dict(orient="records")  # NaN -> null: strict JSON
         print(json.dumps({"weights": market.normalise_weights(weights), "matches": len(table),
-                          "rows": shown.to_dict(orient="records")}, ensure_ascii=False, default=str))
+                          "rows": rows}, ensure_ascii=False, default=str, allow_nan=False))
     else:
         for row in shown.itertuples():
             print(f"{row.rank:>3}  {row.score:5.1f}  {row.name:<44} {row.domain:<24} "

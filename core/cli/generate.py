@@ -13,9 +13,11 @@ import argparse
 import json
 import sys
 
+from core.cli import CliParser
+
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m core generate", description=__doc__,
+    p = CliParser(prog="python -m core generate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="smollm2-135m-instruct")
     p.add_argument("--prompt", required=True)
@@ -31,10 +33,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
+    from transformers.utils import logging as hf_logging
+
     from core.lm.generate import Generation, GenerationError, GenerationParams
     from core.lm.loader import ModelLoadError, load_model
     from core.lm.tasks import chat_prompt
 
+    hf_logging.disable_progress_bar()  # stderr carries the speed line or one error line, not bars
     try:
         params = GenerationParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
                                   top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed,

@@ -1,13 +1,14 @@
 """python -m core models: the model registry (bundled base, shipped task models, studio models)."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+from core.cli import CliParser
+
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core models", description=__doc__)
+    parser = CliParser(prog="python -m core models", description=__doc__)
     parser.add_argument("--task", choices=["generation", "qa", "translation", "sentiment"], help="only models for this task")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
     args = parser.parse_args(argv)

@@ -16,12 +16,13 @@ import os
 import sys
 from dataclasses import fields
 
+from core.cli import CliParser
 from core.lm.train import BaseCallback, EvalInfo, StepInfo, TrainConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
-    p = argparse.ArgumentParser(prog="python -m core train", description=__doc__,
+    p = CliParser(prog="python -m core train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("from scratch")
     g.add_argument("--corpus", help="bundled corpus name (see data/corpora/) or a text file")

@@ -6,15 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from core.config import get_settings
+from core.uploads import Upload, UploadError, read_upload
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".csv", ".jsonl")
 MIN_CHARS = 1000
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class CorpusError(ValueError):
@@ -68,11 +68,14 @@ def resolve(name_or_path: str) -> Path:
     for corpus in list_corpora():
         if corpus.name == name_or_path:
             return corpus.path
-    path = Path(name_or_path).expanduser()
-    if path.is_file():
-        return path
+    try:
+        path = Path(name_or_path).expanduser()
+        if path.is_file():
+            return path
+    except (OSError, RuntimeError, ValueError):  # a name too long, ~unknown-user, a NUL byte
+        pass
     names = ", ".join(c.name for c in list_corpora()) or "none installed"
-    raise CorpusError(f"no corpus {name_or_path!r}: give a text file or one of: {names}")
+    raise CorpusError(f"no corpus {name_or_path[:80]!r}: give a text file or one of: {names}")
 
 
 def read_corpus(name_or_path: str) -> str:
@@ -80,21 +83,21 @@ def read_corpus(name_or_path: str) -> str:
     return extract_text(path.name, path.read_bytes())
 
 
-def extract_text(filename: str, raw: bytes) -> str:
-    """Text of an upload by its type: .txt/.md as is, .csv all text cells, .jsonl every string
+def extract_text(filename: str, raw: bytes | BinaryIO) -> str:
+    """Text of an upload (checked first by core.uploads) by its type: .txt/.md as is, .csv all text cells, .jsonl every string
     value ("text" when present). Raises CorpusError with the reason when it is not usable."""
-    suffix = Path(filename).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise CorpusError(f"unsupported file type {suffix or '(none)'}: use {', '.join(UPLOAD_SUFFIXES)}")
-    limit = get_settings().max_upload_bytes
-    if len(raw) > limit:
-        raise CorpusError(f"the file is {len(raw) / 2**20:.1f} MB; the limit is {limit // 2**20} MB")
+    return _extract(_checked(filename, raw))
+
+
+def _checked(filename: str, raw: bytes | BinaryIO) -> Upload:
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"the file is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8") from exc
-    if "\x00" in text:
-        raise CorpusError("the file contains NUL bytes: it looks binary, not text")
+        return read_upload(raw, filename, UPLOAD_SUFFIXES)
+    except UploadError as exc:
+        raise CorpusError(str(exc)) from None
+
+
+def _extract(upload: Upload) -> str:
+    text, suffix = upload.text, upload.suffix
     if suffix == ".csv":
         try:
             rows = list(csv.reader(io.StringIO(text)))
@@ -127,17 +130,17 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def save_upload(filename: str, raw: bytes) -> Corpus:
-    """Check an upload and, only if it passes, store its text as a corpus named after the file."""
-    text = extract_text(filename, raw)
-    stem = re.sub(r"[^a-z0-9_-]+", "_", Path(filename).stem.lower()).strip("_")[:64] or "upload"
-    if not _NAME.match(stem):
-        stem = "upload_" + stem
-    if any(c.bundled and c.name == stem for c in list_corpora()):
-        stem = f"upload_{stem}"
-    target = uploads_dir() / f"{stem}.txt"
+def save_upload(filename: str, raw: bytes | BinaryIO) -> Corpus:
+    """Check an upload and, only if it passes, store its text as a corpus named after its content
+    (`upload-<sha256 prefix>`: the client's file name never becomes a path; the same file uploaded
+    twice is one corpus)."""
+    upload = _checked(filename, raw)
+    text = _extract(upload)
+    target = uploads_dir() / f"{upload.stored_name()}.txt"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)  # a reader never sees half a corpus
     return _corpus(target, bundled=False)
 
 

@@ -15,10 +15,15 @@ import torch
 from core.lm import inference, metrics, tasks
 
 
-def _sentiment(lm, examples, calibrate: bool | None) -> dict[str, Any]:
-    examples = [e for e in examples if "label" in e]
-    if not examples:
+def check_examples(task: str, examples: Sequence[dict[str, Any]]) -> None:
+    """Refuse examples that cannot be scored, before a model is loaded for them."""
+    if task == "sentiment" and not any("label" in e for e in examples):
         raise tasks.TaskDataError("a sentiment evaluation file needs a `label` column")
+
+
+def _sentiment(lm, examples, calibrate: bool | None) -> dict[str, Any]:
+    check_examples("sentiment", examples)
+    examples = [e for e in examples if "label" in e]
     preds = inference.predict_sentiment(lm, [e["text"] for e in examples], calibrate=calibrate)
     labels = [e["label"] for e in examples]
     out: dict[str, Any] = {"accuracy": metrics.accuracy([p.label for p in preds], labels)}

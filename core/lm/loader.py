@@ -58,8 +58,12 @@ def resolve(id_or_path: str | Path) -> ModelInfo:
     text = str(id_or_path).strip()
     if not text:
         raise ModelLoadError("no model given")
-    path = Path(text).expanduser()
-    if path.is_dir():
+    try:
+        path = Path(text).expanduser()
+        is_dir = path.is_dir()
+    except (OSError, RuntimeError, ValueError):  # a name too long, ~unknown-user, a NUL byte
+        raise ModelLoadError(f"not a usable model directory or id: {text[:80]!r}") from None
+    if is_dir:
         card: dict[str, Any] = {}
         card_file = path / "model_card.json"
         if card_file.is_file():
@@ -71,7 +75,7 @@ def resolve(id_or_path: str | Path) -> ModelInfo:
         return ModelInfo(id=str(card.pop("id", path.name)), task=str(card.pop("task", "generation")),
                          base=str(card.pop("base", "")), path=path, metrics=metrics or {}, card=card)
     if "/" in text or text.startswith("."):
-        raise ModelLoadError(f"no such model directory: {text}")
+        raise ModelLoadError(f"no such model directory: {text[:120]!r}")
     try:
         return get_model(text)
     except KeyError as exc:

@@ -40,17 +40,28 @@ def _check_task(task: str) -> None:
 
 
 def _read_text(source: str | Path | bytes) -> str:
+    """Bytes are an upload: checked by core.uploads (size, lines, compression, encoding) before
+    parsing. A path is a local file named on the command line or bundled."""
+    from core.uploads import UploadError, read_upload
+
     if isinstance(source, bytes):
-        raw = source
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise TaskDataError(f"no such file: {path}")
-        raw = path.read_bytes()
+        try:
+            return read_upload(source).text
+        except UploadError as exc:
+            raise TaskDataError(str(exc)) from None
+    path = Path(source)
     try:
-        return raw.decode("utf-8-sig")
+        found = path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        found = False
+    if not found:
+        raise TaskDataError(f"no such file: {str(path)[:120]!r}")
+    try:
+        return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TaskDataError(f"the file is not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise TaskDataError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def normalise_label(value: str) -> str:
@@ -130,7 +141,13 @@ _PARSERS = {"sentiment": parse_sentiment, "qa": parse_qa, "translation": parse_t
 def load_task_examples(task: str, path: str | Path | bytes) -> list[dict[str, Any]]:
     """Read a task file (a path, or the bytes of an upload) into example dicts."""
     _check_task(task)
-    examples = _PARSERS[task](_read_text(path))
+    return parse_task_text(task, _read_text(path))
+
+
+def parse_task_text(task: str, text: str) -> list[dict[str, Any]]:
+    """Example dicts from the text of a task file (already checked, e.g. by core.uploads)."""
+    _check_task(task)
+    examples = _PARSERS[task](text)
     if not examples:
         raise TaskDataError("the file holds no examples")
     if len(examples) > MAX_EXAMPLES:

@@ -13,6 +13,16 @@ ARCH_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "ac
 LEGACY_ARCH = {"bias": True, "activation": "gelu_new"}
 
 
+# (lowest, highest) of every integer setting; None is allowed where a default is computed.
+_INT_BOUNDS = {
+    "n_layer": (1, 512), "n_head": (1, 512), "n_embd": (1, 65_536), "block_size": (1, 1_048_576),
+    "vocab_size": (1, 2_000_000), "batch_size": (1, 1_000_000), "grad_accum": (1, 1_000_000),
+    "max_iters": (1, 10**9), "eval_interval": (1, 10**9), "eval_iters": (1, 10**6), "log_interval": (1, 10**9),
+    "lora_r": (1, 65_536), "lora_alpha": (1, 10**6), "warmup_iters": (0, 10**9), "checkpoint_interval": (1, 10**9),
+    "sample_tokens": (0, 100_000), "seed": (0, 2**32 - 1), "threads": (1, 1024),
+}
+
+
 @dataclass
 class TrainConfig:
     """Every knob of a run; the CLI flags map one to one (underscores become dashes)."""
@@ -85,17 +95,24 @@ class TrainConfig:
             raise ValueError("give --corpus (train from scratch) or --base with --task and --data (fine-tune)")
         if self.tokenizer not in ("char", "bpe"):
             raise ValueError("--tokenizer must be char or bpe")
-        positive = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "grad_accum", "max_iters",
-                    "eval_interval", "eval_iters", "log_interval", "lora_r", "vocab_size")
-        for name in positive:
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        # Upper bounds too: a huge value must be a message, not an allocation that takes the machine down.
+        for name, (low, high) in _INT_BOUNDS.items():
+            value = getattr(self, name)
+            if value is None and name in ("warmup_iters", "checkpoint_interval", "threads"):
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ValueError(f"--{name.replace('_', '-')} must be an integer from {low:,} to {high:,}")
         if not (math.isfinite(self.lr) and 0 < self.lr < 1):
             raise ValueError("--lr must be a finite number in (0, 1)")
         if self.n_embd % self.n_head:
             raise ValueError(f"--n-embd ({self.n_embd}) must be divisible by --n-head ({self.n_head})")
         if not 0 <= self.dropout < 1:
             raise ValueError("--dropout must be in [0, 1)")
+        for name, low, high in (("min_lr", 0.0, 1.0), ("weight_decay", 0.0, 10.0), ("beta1", 0.0, 0.999999),
+                                ("beta2", 0.0, 0.999999), ("grad_clip", 0.0, 1e6)):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and low <= value <= high):
+                raise ValueError(f"--{name.replace('_', '-')} must be a finite number from {low:g} to {high:g}")
         if self.activation not in ("gelu", "gelu_new"):
             raise ValueError("--activation must be gelu or gelu_new")
         if self.device not in ("auto", "cpu", "cuda"):

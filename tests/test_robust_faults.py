@@ -1,0 +1,236 @@
+"""Faults as tests: kill -9 of a process saving scenarios and of a training process, then a restart;
+the database or the model files unreachable, then back (AppTest: a message, never a traceback)."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from core import jobs, scenarios, store
+from core.lm.train import TrainConfig
+from core.nav import PAGES
+from tests.conftest import ROOT
+
+WRITER = """
+import sys
+from core import scenarios
+prefix = sys.argv[1]
+i = 0
+while True:
+    scenarios.create(f"{prefix}-{i}", scenarios.ScenarioState(), notes="x" * 500)
+    print(f"{prefix}-{i}", flush=True)  # printed only after the commit returned
+    i += 1
+"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = os.environ.copy()
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def test_kill_9_while_scenarios_are_saved_loses_no_committed_row_and_leaves_no_corruption(tmp_path, monkeypatch):
+    db = tmp_path / "store.db"
+    url = f"sqlite:///{db}"
+    committed: list[str] = []
+    for round_ in range(3):  # three kills at different moments of a write
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, f"r{round_}"], cwd=ROOT, stdout=subprocess.PIPE,
+                                text=True, env=_env(DATABASE_URL=url))
+        seen = 0
+        deadline = time.time() + 60
+        while seen < 20 + 7 * round_ and time.time() < deadline:
+            line = proc.stdout.readline()
+            assert line, "the writer died on its own"
+            committed.append(line.strip())
+            seen += 1
+        os.kill(proc.pid, signal.SIGKILL)  # mid-way through the next save
+        committed += [line.strip() for line in proc.stdout.read().splitlines() if line.strip()]
+        proc.wait(10)
+        assert proc.returncode == -signal.SIGKILL
+    # Restart: a fresh process opens the same file.
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    monkeypatch.setenv("DATABASE_URL", url)
+    names = {r.name for r in scenarios.list_all()}
+    assert len(committed) >= 60 and set(committed) <= names
+    scenarios.create("after-restart", scenarios.ScenarioState())  # and it takes new writes
+    assert "after-restart" in {r.name for r in scenarios.list_all()}
+
+
+def _tiny_config(tmp_path: Path, **kw) -> TrainConfig:
+    corpus = tmp_path / "c.txt"
+    if not corpus.exists():
+        corpus.write_text((ROOT / "data" / "corpora" / "shakespeare.txt").read_text()[:60_000])
+    base = dict(corpus=str(corpus), n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=8, max_iters=40,
+                eval_interval=20, eval_iters=2, log_interval=5, sample_tokens=10, lr=3e-3, threads=1)
+    return TrainConfig(**(base | kw))
+
+
+def wait_for(predicate, timeout: float = 180.0, interval: float = 0.25):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out")
+
+
+def _row(run_id: str) -> store.TrainingRun:
+    """The run as stored, read without get_run (which would notice deaths and dispatch)."""
+    with store.session() as s:
+        return s.get(store.TrainingRun, run_id)
+
+
+def test_kill_9_of_a_training_process_then_a_fresh_app_process_marks_it_failed_starts_the_queue_and_resumes_it(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("OPPLAB_MAX_TRAINING_JOBS", "1")
+    victim = jobs.start_run(_tiny_config(tmp_path, max_iters=5000, checkpoint_interval=10))
+    queued = jobs.start_run(_tiny_config(tmp_path, max_iters=10, eval_interval=10))
+    assert jobs.get_run(queued).waiting  # the one slot is taken
+    wait_for(lambda: (jobs.get_run(victim).out_dir / "checkpoint" / "state.json").is_file())
+    pid = _row(victim).pid
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+    wait_for(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2])
+    jobs._children.clear()  # what a restarted app knows: only the store and /proc
+    assert _row(victim).status == "running"  # nobody told the store
+
+    # The app side restarts: a new process looks at the runs.
+    out = subprocess.run([sys.executable, "-c", "from core import jobs\n"
+                          f"print(jobs.get_run({victim!r}).status, jobs.get_run({queued!r}).shown_status)"],
+                         cwd=ROOT, env=_env(OPPLAB_MAX_TRAINING_JOBS="1"), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() in (["failed", "queued"], ["failed", "running"])  # freed slot: the queue moved on
+    failed = jobs.get_run(victim)
+    assert failed.status == "failed" and "resume" in failed.error and failed.step >= 10
+    done = wait_for(lambda: (r := jobs.get_run(queued)).status in ("finished", "failed") and r)
+    assert done.status == "finished" and done.step == 10
+
+    jobs.resume_run(victim, max_iters=failed.step + 10)  # resumable from its checkpoint
+    resumed = wait_for(lambda: (r := jobs.get_run(victim)).status in ("finished", "failed") and r)
+    assert resumed.status == "finished" and resumed.step == failed.step + 10
+
+
+def test_runs_beyond_the_limit_are_queued_shown_as_queued_and_start_when_the_running_one_ends(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPPLAB_MAX_TRAINING_JOBS", "1")
+    first, second, third = (jobs.start_run(_tiny_config(tmp_path, max_iters=10, eval_interval=10)) for _ in range(3))
+    assert [jobs.get_run(r).shown_status for r in (second, third)] == ["waiting", "waiting"]
+    assert (jobs.queue_position(second), jobs.queue_position(third), jobs.queue_position(first)) == (0, 1, -1)
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["run"] = third
+    at.run()
+    at.switch_page("pages/studio.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Queued: 1 run(s) ahead" in i.value for i in at.info)
+
+    # Nobody polls: the first run's own process starts the next one when it ends.
+    overlap = []
+
+    def second_started():
+        rows = [_row(r) for r in (first, second, third)]
+        overlap.append(sum(1 for r in rows if r.status in ("running", "stopping")))
+        return rows[1].pid is not None and rows[1]
+    wait_for(second_started)
+    assert _row(first).status == "finished" and _row(third).pid is None
+    wait_for(lambda: _row(third).status == "finished")
+    assert max(overlap) <= 1
+    assert [jobs.get_run(r).status for r in (first, second, third)] == ["finished"] * 3
+
+
+def test_a_queued_run_can_be_stopped_before_it_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPPLAB_MAX_TRAINING_JOBS", "1")
+    first = jobs.start_run(_tiny_config(tmp_path, max_iters=5000))
+    second = jobs.start_run(_tiny_config(tmp_path, max_iters=30))
+    jobs.request_stop(second)
+    assert jobs.get_run(second).status == "stopped" and _row(second).pid is None
+    jobs.kill_run(first)
+    wait_for(lambda: jobs.get_run(first).status == "failed")
+
+
+# ------------------------------------------------------------------ unreachable database, missing model files
+@pytest.fixture()
+def through_app_py(monkeypatch):
+    """Run pages through app.py's st.navigation, as the real server does after its first run
+    (pages/_shared.py leaves Streamlit's pages-directory mode; AppTest resets it on every run)."""
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+STORE_PAGES = ["pages/explorer.py", "pages/scenarios.py", "pages/studio.py", "pages/generate.py", "pages/qa.py",
+               "pages/translate.py", "pages/sentiment.py", "pages/training_cost.py"]
+
+
+def test_every_page_says_the_database_is_unreachable_and_recovers_when_it_returns(tmp_path, monkeypatch, through_app_py):
+    blocker = tmp_path / "db"
+    blocker.write_text("")  # DATABASE_URL's directory is a file: nothing can open it
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocker / 'opplab.db'}")
+    for spec in PAGES:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page(spec.path).run()
+        assert not at.exception, (spec.path, [e.value for e in at.exception])
+        down = [e.value for e in at.error if "database is not reachable" in e.value]
+        if spec.path in STORE_PAGES:
+            assert down and "DATABASE_URL" in down[0], spec.path
+        if spec.path == "pages/scenarios.py":
+            scenarios_page = at
+    blocker.unlink()
+    blocker.mkdir()  # the database is back
+    scenarios_page.run()
+    assert not scenarios_page.exception and not [e for e in scenarios_page.error if "database" in e.value]
+    scenarios.create("saved-after-recovery", scenarios.ScenarioState())
+    assert "saved-after-recovery" in {r.name for r in scenarios.list_all()}
+
+
+def test_an_unopenable_database_is_one_clear_error_in_core_and_the_cli(tmp_path, monkeypatch):
+    import contextlib
+    import io
+
+    from core.__main__ import main as cli_main
+
+    (tmp_path / "opplab.db").mkdir()  # the database "file" is a directory: SQLite cannot open it
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'opplab.db'}")
+    with pytest.raises(store.StoreUnavailable, match="cannot be used.*DATABASE_URL"):
+        scenarios.list_all()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli_main(["explore", "--list-scenarios"]) == 2
+    assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("error: the database sqlite:///")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://opplab:secret@127.0.0.1:9/opplab")
+    with pytest.raises(store.StoreUnavailable) as exc:
+        scenarios.list_all()
+    assert "secret" not in str(exc.value) and "***" in str(exc.value)  # never the password
+
+
+def test_missing_model_files_are_a_message_on_the_demo_page_and_it_recovers(tmp_path, monkeypatch, through_app_py):
+    real = Path(os.environ["OPPLAB_BASE_MODEL_DIR"])
+    moved = tmp_path / "base"
+    moved.symlink_to(real)
+    monkeypatch.setenv("OPPLAB_BASE_MODEL_DIR", str(moved))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/qa.py").run()
+    moved.unlink()  # the weights vanish (a bad mount, a deleted folder)
+    at.text_input(key="qa_question").input("What does the product do?")
+    at.run()
+    at.button(key="qa_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("could not be loaded" in e.value for e in at.error), [e.value for e in at.error]
+    moved.symlink_to(real)  # they return
+    at.run()
+    at.button(key="qa_submit").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
