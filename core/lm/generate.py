@@ -50,6 +50,16 @@ class GenerationParams:
     ignore_eos: bool = False  # benchmarks: always produce max_new_tokens
 
     def validate(self) -> "GenerationParams":
+        for name in ("max_new_tokens", "top_k", "seed", "temperature", "top_p", "repetition_penalty"):
+            value, whole = getattr(self, name), name in ("max_new_tokens", "top_k", "seed")
+            if value is None:
+                continue
+            try:
+                ok = math.isfinite(float(value)) and (not whole or int(value) == float(value))
+            except (TypeError, ValueError, OverflowError):
+                ok = False
+            if not ok:
+                raise GenerationError(f"{name.replace('_', ' ')} must be a {'whole' if whole else 'finite'} number")
         checks = [
             (1 <= int(self.max_new_tokens) <= MAX_NEW_TOKENS, f"max new tokens must be between 1 and {MAX_NEW_TOKENS}"),
             (math.isfinite(self.temperature) and 0.0 <= self.temperature <= 5.0, "temperature must be between 0 and 5"),
