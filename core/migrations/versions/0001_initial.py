@@ -19,8 +19,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("payload", sa.String(), nullable=False),
         sa.Column("notes", sa.String(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_scenario_name", "scenario", ["name"], unique=True)
@@ -36,8 +36,8 @@ def upgrade() -> None:
         sa.Column("max_steps", sa.Integer(), nullable=False),
         sa.Column("stop_requested", sa.Boolean(), nullable=False),
         sa.Column("error", sa.String(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("learning_rate", sa.Float(), nullable=True),
         sa.Column("wall_seconds", sa.Float(), nullable=True),
         sa.Column("sample", sa.String(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_runmetric_run_id", "runmetric", ["run_id"], unique=False)
@@ -64,7 +64,7 @@ def upgrade() -> None:
         sa.Column("metrics", sa.String(), nullable=False),
         sa.Column("card", sa.String(), nullable=False),
         sa.Column("run_id", sa.String(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("data_path", sa.String(), nullable=False),
         sa.Column("metrics", sa.String(), nullable=False),
         sa.Column("command", sa.String(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_evaluation_model_id", "evaluation", ["model_id"], unique=False)
@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.Column("board_power_w", sa.Float(), nullable=True),
         sa.Column("usd_per_accelerator_hour", sa.Float(), nullable=True),
         sa.Column("source", sa.String(length=500), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("accelerator_id"),
     )
     op.create_table(
@@ -105,7 +105,7 @@ def upgrade() -> None:
         sa.Column("reported_mfu", sa.Float(), nullable=True),
         sa.Column("reported_tokens_per_s_per_accelerator", sa.Float(), nullable=True),
         sa.Column("source", sa.String(length=500), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("run_id"),
     )
 
