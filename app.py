@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.i18n import LANGUAGES, normalise, t
 from core.nav import PAGES
+from pages._auth import sidebar_account, sign_in_gate
 
 st.set_page_config(page_title="Opportunity Lab", page_icon=":material/rocket_launch:", layout="wide")
 
@@ -11,6 +12,9 @@ st.set_page_config(page_title="Opportunity Lab", page_icon=":material/rocket_lau
 if "lang" not in st.session_state:
     st.session_state.lang = normalise(st.query_params.get("lang"))
 lang = st.session_state.lang
+
+# With [auth] in .streamlit/secrets.toml, a signed-out visitor gets the sign-in button and nothing else.
+sign_in_gate()
 
 sections: dict[str, list] = {}
 for spec in PAGES:
@@ -27,6 +31,7 @@ current = st.navigation(sections)
 
 with st.sidebar:
     st.selectbox("Language / 语言", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    sidebar_account()
     from pages._demos import sidebar_model_picker  # model picker, on the demo pages only
 
     sidebar_model_picker(current.url_path)

@@ -166,7 +166,7 @@ def new_run_id() -> str:
 _children: dict[str, subprocess.Popen] = {}
 
 
-def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool) -> int:
+def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool, user: str) -> int:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     argv = train_argv(config, nproc, python=sys.executable)
@@ -176,6 +176,7 @@ def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool) -> int:
     log = open(out / "log.txt", "a")
     env = os.environ.copy()
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["OPPLAB_USER"] = user  # the process acts as the run's owner (e.g. to load their registered base)
     proc = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     log.close()
@@ -198,7 +199,7 @@ def start_run(config: TrainConfig, nproc: int = 1, *, actor: Actor | None = None
         s.add(store.TrainingRun(id=run_id, owner=actor.user, kind=config.kind, status="queued",
                                 config=store.dumps({**config.to_dict(), "nproc": nproc}),
                                 out_dir=config.out, max_steps=config.max_iters))
-    pid = _spawn(run_id, config, nproc, resume=False)
+    pid = _spawn(run_id, config, nproc, resume=False, user=actor.user)
     with store.session() as s:
         run = s.get(store.TrainingRun, run_id)
         run.pid = pid
@@ -329,7 +330,7 @@ def resume_run(run_id: str, max_iters: int | None = None, *, actor: Actor | None
         row.max_steps = config.max_iters
         row.config = store.dumps({**config.to_dict(), "nproc": nproc})
         s.add(row)
-    pid = _spawn(run_id, config, nproc, resume=True)
+    pid = _spawn(run_id, config, nproc, resume=True, user=run.owner)
     with store.session() as s:
         row = s.get(store.TrainingRun, run_id)
         row.pid = pid
