@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.i18n import LANGUAGES, normalise, t
 from core.nav import PAGES
-from pages._auth import sidebar_account, sign_in_gate
+from pages._auth import sidebar_account, sign_in_gate, signed_out
 
 st.set_page_config(page_title="Opportunity Lab", page_icon=":material/rocket_launch:", layout="wide")
 
@@ -12,9 +12,6 @@ st.set_page_config(page_title="Opportunity Lab", page_icon=":material/rocket_lau
 if "lang" not in st.session_state:
     st.session_state.lang = normalise(st.query_params.get("lang"))
 lang = st.session_state.lang
-
-# With [auth] in .streamlit/secrets.toml, a signed-out visitor gets the sign-in button and nothing else.
-sign_in_gate()
 
 sections: dict[str, list] = {}
 for spec in PAGES:
@@ -27,7 +24,10 @@ for spec in PAGES:
         help=t(spec.title_key + ".help", lang),
     )
     sections.setdefault(t(spec.section_key, lang), []).append(page)
-current = st.navigation(sections)
+# With [auth] in .streamlit/secrets.toml, a signed-out visitor gets the sign-in button and nothing
+# else (navigation is still declared, hidden, so every URL resolves to this gate).
+current = st.navigation(sections, position="hidden" if signed_out() else "sidebar")
+sign_in_gate()
 
 with st.sidebar:
     st.selectbox("Language / 语言", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang")

@@ -33,9 +33,14 @@ def me() -> Actor:
         st.stop()
 
 
+def signed_out() -> bool:
+    """Sign-in is configured and this session has not signed in."""
+    return auth_enabled() and not st.user.get("is_logged_in")
+
+
 def sign_in_gate() -> None:
     """With sign-in configured: a signed-out visitor sees only the sign-in button."""
-    if not auth_enabled() or st.user.get("is_logged_in"):
+    if not signed_out():
         return
     st.title(tr("app.title"))
     st.write(tr("team.sign_in.why"))

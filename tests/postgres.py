@@ -2,12 +2,14 @@
 by scripts/setup), `initdb` in a temporary directory, `pg_ctl start` on a free port, trust
 authentication on 127.0.0.1 only, durability off (fsync, synchronous commit) because nothing
 outlives the session; `stop` removes everything. PostgreSQL refuses to run as root, so as root
-the server runs as the `postgres` system user (created by the Debian package) via `runuser`.
+the server runs via `runuser` as the `postgres` system user (created by the Debian package), or
+as `nobody` where that user is missing.
 """
 from __future__ import annotations
 
 import glob
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -26,6 +28,13 @@ def bindir() -> Path | None:
     return Path(on_path).parent if on_path else None
 
 
+def _user(name: str):
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -41,13 +50,15 @@ class Server:
         self.data = self.root / "data"
         self.port = _free_port()
         self.as_root = os.geteuid() == 0
+        self.user = None
         if self.as_root:
-            shutil.chown(self.root, "postgres", "postgres")
+            self.user = next(u for u in (_user("postgres"), _user("nobody")) if u is not None)
+            os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
 
     def _run(self, *argv: str) -> None:
         cmd = [str(self.bin / argv[0]), *argv[1:]]
         if self.as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+            cmd = ["runuser", "-u", self.user.pw_name, "--", *cmd]
         done = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"{argv[0]} failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
