@@ -105,7 +105,7 @@ def render() -> None:
                                              for k, v in values.items()})
     try:
         config.validate()
-        estimate = studio.estimate_run(config, int(nproc))
+        estimate = studio.estimate_run(config, int(nproc), actor=me())
     except (ValueError, OSError, KeyError) as exc:
         st.error(tr("studio.invalid", reason=str(exc)))
         return
