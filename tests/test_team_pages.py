@@ -89,6 +89,8 @@ def test_a_signed_in_user_saves_as_themselves_and_others_cannot_open_it_by_url_u
     bob = open_page("pages/scenarios.py", BOB, scenario=str(plan.id))
     assert any(f"Scenario {plan.id} not found" in w.value for w in bob.warning)
     assert "Ann's bet" not in _texts(bob) and not bob.dataframe
+    bob = open_page("pages/explorer.py", BOB, ex_scenario=str(plan.id))  # the explorer's own link
+    assert bob.sidebar.selectbox(key="ex_scenario").value is None and "Ann's bet" not in _texts(bob)
 
     ann = open_page("pages/scenarios.py", ANN, scenario=str(plan.id))
     ann.toggle(key=f"sc_share_{plan.id}").set_value(True).run()
