@@ -4,6 +4,7 @@ import streamlit as st
 from core.i18n import LANGUAGES, normalise, t
 from core.nav import PAGES
 from core.store import StoreUnavailable
+from pages._auth import sidebar_account, sign_in_gate, signed_out
 
 st.set_page_config(page_title="Opportunity Lab", page_icon=":material/rocket_launch:", layout="wide")
 
@@ -24,7 +25,10 @@ for spec in PAGES:
         help=t(spec.title_key + ".help", lang),
     )
     sections.setdefault(t(spec.section_key, lang), []).append(page)
-current = st.navigation(sections)
+# With [auth] in .streamlit/secrets.toml, a signed-out visitor gets the sign-in button and nothing
+# else (navigation is still declared, hidden, so every URL resolves to this gate).
+current = st.navigation(sections, position="hidden" if signed_out() else "sidebar")
+sign_in_gate()
 
 
 def _store_down(exc: StoreUnavailable) -> None:
@@ -34,6 +38,7 @@ def _store_down(exc: StoreUnavailable) -> None:
 
 with st.sidebar:
     st.selectbox("Language / 语言", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    sidebar_account()
     from pages._demos import sidebar_model_picker  # model picker, on the demo pages only
 
     try:

@@ -17,6 +17,10 @@
 |                       |                                       | compiled kernel (core/lm/native)          |
 | OPPLAB_MAX_BATCH_MB   | 1024                                  | activation memory budget of one batched   |
 |                       |                                       | forward (sentiment scoring, evaluation)   |
+| OPPLAB_USER           | local                                 | the acting user without sign-in (app      |
+|                       |                                       | without [auth], CLI without --user)       |
+| OPPLAB_ADMINS         | (none)                                | comma-separated user ids (e-mails) that   |
+|                       |                                       | see and manage everyone's items           |
 """
 from __future__ import annotations
 
@@ -42,6 +46,8 @@ class Settings:
     torch_threads: int
     native_decode: bool
     max_batch_mb: int
+    local_user: str = "local"
+    admins: frozenset[str] = frozenset()
 
     @property
     def max_upload_bytes(self) -> int:
@@ -79,4 +85,6 @@ def get_settings() -> Settings:
         torch_threads=_int_env("OPPLAB_TORCH_THREADS", 2, 1, 256),
         native_decode=bool(_int_env("OPPLAB_NATIVE_DECODE", 1, 0, 1)),
         max_batch_mb=_int_env("OPPLAB_MAX_BATCH_MB", 1024, 16, 1 << 20),
+        local_user=(os.environ.get("OPPLAB_USER") or "").strip() or "local",
+        admins=frozenset(a.strip().lower() for a in os.environ.get("OPPLAB_ADMINS", "").split(",") if a.strip()),
     )

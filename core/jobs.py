@@ -14,6 +14,10 @@ started or resumed, when a training process ends (its StoreCallback, so the next
 once), and when a page polls a waiting run (which also notices runs that died without saying so).
 A file lock in the state directory serialises dispatchers, so two processes never fill one slot
 twice.
+
+Every action takes the acting user (`actor`, core/owner.py; None = the local user): a run someone
+may not see is "no training run" exactly like an unknown id; stop, resume, register and share are
+for its owner (and admins). The training process itself writes through `StoreCallback` by run id.
 """
 from __future__ import annotations
 
@@ -35,8 +39,9 @@ from typing import Any
 
 from sqlmodel import delete, select
 
-from core import store
+from core import owner, store
 from core.config import REPO_ROOT, get_settings
+from core.owner import Actor
 from core.lm.train import BaseCallback, EvalInfo, StepInfo, TrainConfig
 
 ACTIVE = ("queued", "running", "stopping")
@@ -59,6 +64,8 @@ class RunStatus:
     pid: int | None
     created_at: datetime
     updated_at: datetime
+    owner: str = "local"
+    shared: bool = False
 
     @property
     def active(self) -> bool:
@@ -181,7 +188,7 @@ def new_run_id() -> str:
 _children: dict[str, subprocess.Popen] = {}
 
 
-def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool) -> int:
+def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool, user: str) -> int:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     argv = train_argv(config, nproc, python=sys.executable)
@@ -191,6 +198,7 @@ def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool) -> int:
     log = open(out / "log.txt", "a")
     env = os.environ.copy()
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["OPPLAB_USER"] = user  # the process acts as the run's owner (e.g. to load their registered base)
     proc = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     log.close()
@@ -200,21 +208,41 @@ def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool) -> int:
     return proc.pid
 
 
-def start_run(config: TrainConfig, nproc: int = 1) -> str:
-    """Validate, record and launch a run (or queue it when OPPLAB_MAX_TRAINING_JOBS runs are
-    running); returns its id. Raises ValueError on a bad config."""
+def start_run(config: TrainConfig, nproc: int = 1, *, actor: Actor | None = None) -> str:
+    """Validate, record and launch a run owned by `actor` (or queue it when OPPLAB_MAX_TRAINING_JOBS
+    runs are running); returns its id. Raises ValueError on a bad config."""
     config.validate()
+    actor = owner.resolve(actor)
     if not 1 <= nproc <= 64:
         raise JobError("the number of processes must be between 1 and 64")
     run_id = new_run_id()
     config.out = str(get_settings().runs_dir / run_id)
     config.run_id, config.resume = None, False
     with store.session() as s:
-        s.add(store.TrainingRun(id=run_id, kind=config.kind, status="queued",
+        s.add(store.TrainingRun(id=run_id, owner=actor.user, kind=config.kind, status="queued",
                                 config=store.dumps({**config.to_dict(), "nproc": nproc}),
                                 out_dir=config.out, max_steps=config.max_iters))
     dispatch()
     return run_id
+
+
+def _alive(pid: int | None, run_id: str) -> bool:
+    """Is the run's process still running (not a zombie, not a recycled pid)?"""
+    if not pid:
+        return False
+    proc = _children.get(run_id)
+    if proc is not None and proc.pid == pid:
+        return proc.poll() is None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z" and run_id.encode() in cmdline
 
 
 def _waiting(run: store.TrainingRun) -> bool:
@@ -246,14 +274,14 @@ def dispatch() -> list[str]:
             for row in rows:
                 _refresh(s, row)
             busy = sum(1 for r in rows if r.status in ACTIVE and not _waiting(r))
-            waiting = [(r.id, r.config) for r in rows if _waiting(r)]
-        for run_id, raw_config in waiting[:max(0, limit - busy)]:
+            waiting = [(r.id, r.config, r.owner) for r in rows if _waiting(r)]
+        for run_id, raw_config, owner_name in waiting[:max(0, limit - busy)]:
             raw = dict(store.loads(raw_config, {}))
             nproc = int(raw.pop("nproc", 1))
             config = TrainConfig.from_dict(raw)
             out = Path(config.out)
             resume = (out / "checkpoint" / "state.json").is_file() or (out / "checkpoint.old" / "state.json").is_file()
-            pid = _spawn(run_id, config, nproc, resume=resume)
+            pid = _spawn(run_id, config, nproc, resume=resume, user=owner_name)
             with store.session() as s:
                 row = s.get(store.TrainingRun, run_id)
                 row.pid, row.updated_at = pid, store.utcnow()
@@ -271,30 +299,26 @@ def queue_position(run_id: str) -> int:
     return ids.index(run_id) if run_id in ids else -1
 
 
-def _alive(pid: int | None, run_id: str) -> bool:
-    """Is the run's process still running (not a zombie, not a recycled pid)?"""
-    if not pid:
-        return False
-    proc = _children.get(run_id)
-    if proc is not None and proc.pid == pid:
-        return proc.poll() is None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return False
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z" and run_id.encode() in cmdline
-
-
 def _to_status(run: store.TrainingRun) -> RunStatus:
     config = store.loads(run.config, {})
     return RunStatus(id=run.id, kind=run.kind, status=run.status, step=run.step, max_steps=run.max_steps,
                      config=config, out_dir=Path(run.out_dir), error=run.error, pid=run.pid,
-                     created_at=run.created_at, updated_at=run.updated_at)
+                     created_at=run.created_at, updated_at=run.updated_at, owner=run.owner, shared=run.shared)
+
+
+def _row(s, run_id: str, actor: Actor, change: bool = False) -> store.TrainingRun:
+    """The run if `actor` may see it (and change it, with `change`); an unseen run is unknown."""
+    run = s.get(store.TrainingRun, run_id)
+    if run is None or not actor.can_see(run.owner, run.shared):
+        raise JobError(f"no training run {run_id!r}")
+    if change:
+        _check_change(run, actor)
+    return run
+
+
+def _check_change(run: store.TrainingRun | RunStatus, actor: Actor) -> None:
+    if not actor.can_change(run.owner):
+        raise JobError(f"run {run.id} is shared with you read-only; only its owner can change it")
 
 
 def _refresh(s, run: store.TrainingRun) -> None:
@@ -308,11 +332,9 @@ def _refresh(s, run: store.TrainingRun) -> None:
         s.add(run)
 
 
-def get_run(run_id: str) -> RunStatus:
+def get_run(run_id: str, *, actor: Actor | None = None) -> RunStatus:
     with store.session() as s:
-        run = s.get(store.TrainingRun, run_id)
-        if run is None:
-            raise JobError(f"no training run {run_id!r}")
+        run = _row(s, run_id, owner.resolve(actor))
         _refresh(s, run)
         waiting = _waiting(run)
     if waiting and dispatch():  # a slot may have freed up (a run died, or ended while no one looked)
@@ -321,15 +343,29 @@ def get_run(run_id: str) -> RunStatus:
     return _to_status(run)
 
 
-def list_runs(limit: int = 100) -> list[RunStatus]:
+def list_runs(limit: int = 100, *, actor: Actor | None = None) -> list[RunStatus]:
+    """The runs `actor` may see (own and shared; admins: all), newest first."""
+    actor = owner.resolve(actor)
+    query = owner.visible(select(store.TrainingRun.id), store.TrainingRun, actor)
     with store.session() as s:
-        ids = s.exec(select(store.TrainingRun.id).order_by(store.TrainingRun.created_at.desc()).limit(limit)).all()
-    return [get_run(i) for i in ids]
+        ids = s.exec(query.order_by(store.TrainingRun.created_at.desc()).limit(limit)).all()
+    return [get_run(i, actor=actor) for i in ids]
 
 
-def run_metrics(run_id: str) -> list[dict[str, Any]]:
+def set_shared(run_id: str, shared: bool, *, actor: Actor | None = None) -> RunStatus:
+    """Share a run (curves, samples, settings) with the team read-only, or take it back."""
+    actor = owner.resolve(actor)
+    with store.session() as s:
+        run = _row(s, run_id, actor, change=True)
+        run.shared = bool(shared)
+        s.add(run)
+    return get_run(run_id, actor=actor)
+
+
+def run_metrics(run_id: str, *, actor: Actor | None = None) -> list[dict[str, Any]]:
     """The run's curve points in step order (train points and eval points)."""
     with store.session() as s:
+        _row(s, run_id, owner.resolve(actor))
         rows = s.exec(select(store.RunMetric).where(store.RunMetric.run_id == run_id)
                       .order_by(store.RunMetric.step, store.RunMetric.id)).all()
     return [{"step": r.step, "train_loss": r.train_loss, "val_loss": r.val_loss,
@@ -337,12 +373,13 @@ def run_metrics(run_id: str) -> list[dict[str, Any]]:
              "wall_seconds": r.wall_seconds, "sample": r.sample} for r in rows]
 
 
-def request_stop(run_id: str) -> None:
-    run = get_run(run_id)
+def request_stop(run_id: str, *, actor: Actor | None = None) -> None:
+    actor = owner.resolve(actor)
+    run = get_run(run_id, actor=actor)
     if not run.active:
         raise JobError(f"run {run_id} is {run.status}; only a running run can be stopped")
     with store.session() as s:
-        row = s.get(store.TrainingRun, run_id)
+        row = _row(s, run_id, actor, change=True)
         if _waiting(row):  # never started: leave the queue at once
             row.status = "stopped"
         else:
@@ -350,9 +387,11 @@ def request_stop(run_id: str) -> None:
         s.add(row)
 
 
-def resume_run(run_id: str, max_iters: int | None = None) -> None:
+def resume_run(run_id: str, max_iters: int | None = None, *, actor: Actor | None = None) -> None:
     """Continue a stopped, failed or finished run from its checkpoint (optionally for more steps)."""
-    run = get_run(run_id)
+    actor = owner.resolve(actor)
+    run = get_run(run_id, actor=actor)
+    _check_change(run, actor)
     if run.active:
         raise JobError(f"run {run_id} is still {run.status}")
     if not (run.out_dir / "checkpoint" / "state.json").is_file() and \
@@ -374,12 +413,14 @@ def resume_run(run_id: str, max_iters: int | None = None) -> None:
         row.config = store.dumps({**config.to_dict(), "nproc": nproc})
         row.updated_at = store.utcnow()
         s.add(row)
-    dispatch()  # starts it from the checkpoint now, or when a slot frees up
+    dispatch()  # starts it from the checkpoint now (as its owner), or when a slot frees up
 
 
-def kill_run(run_id: str) -> None:
+def kill_run(run_id: str, *, actor: Actor | None = None) -> None:
     """Hard stop (tests, a hung process): SIGKILL the run's process group."""
-    run = get_run(run_id)
+    actor = owner.resolve(actor)
+    run = get_run(run_id, actor=actor)
+    _check_change(run, actor)
     if run.pid and _alive(run.pid, run_id):
         os.killpg(os.getpgid(run.pid), signal.SIGKILL)
 
@@ -391,17 +432,20 @@ def config_diff(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
     return [(k, a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)]
 
 
-def register_run_model(run_id: str, model_id: str | None = None):
-    """Register a finished (or stopped) run's model in the registry with its held-out metrics."""
+def register_run_model(run_id: str, model_id: str | None = None, *, actor: Actor | None = None):
+    """Register a finished (or stopped) run's model in the registry with its held-out metrics;
+    the model belongs to the run's owner (its owner or an admin registers it)."""
     from core.lm import registry
 
-    run = get_run(run_id)
+    actor = owner.resolve(actor)
+    run = get_run(run_id, actor=actor)
+    _check_change(run, actor)
     if run.active:
         raise JobError("wait until the run has finished or stopped")
     model_dir = run.out_dir / "model"
     if not (model_dir / "training.json").is_file():
         raise JobError(f"run {run_id} has no saved model yet")
-    evals = [m for m in run_metrics(run_id) if m["val_loss"] is not None]
+    evals = [m for m in run_metrics(run_id, actor=actor) if m["val_loss"] is not None]
     if not evals:
         raise JobError(f"run {run_id} has no evaluation yet")
     last = evals[-1]
@@ -419,5 +463,6 @@ def register_run_model(run_id: str, model_id: str | None = None):
         card.update({"architecture": f"GPT-2 {config.n_layer}L/{config.n_head}H/{config.n_embd}d, block {config.block_size}",
                      "tokenizer": config.tokenizer, **corpora.card_summary(config.corpus)})
     model_id = (model_id or run_id).strip()
-    return registry.register_model(model_id, task=config.task or "generation",
-                                   base=config.base or "", path=model_dir, metrics=metrics, card=card, run_id=run_id)
+    return registry.register_model(model_id, task=config.task or "generation", base=config.base or "",
+                                   path=model_dir, metrics=metrics, card=card, run_id=run_id,
+                                   actor=owner.actor_for(run.owner) if run.owner != actor.user else actor)

@@ -5,7 +5,9 @@ A scenario's payload is the explorer state as JSON:
      "overrides": {use_case_id: {column: number}}, "view": "matrix"}
 Overrides are the user's edited assumptions; the shipped catalogue is never changed.
 Every error is a ScenarioError whose `code` names the message (i18n key explorer.err.<code>);
-a failed action changes nothing.
+a failed action changes nothing. Every store action takes the acting user (`actor`, core/owner.py;
+None = the local user): a scenario someone may not see is "not_found", one shared with them is
+"read_only", and names are unique per owner.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
-from core import market, store
+from core import market, owner, store
+from core.owner import Actor
 from core.store import Scenario, utcnow
 
 NAME_MAX = 120
@@ -72,6 +75,8 @@ class ScenarioRecord:
     state: ScenarioState
     created_at: datetime
     updated_at: datetime
+    owner: str = "local"
+    shared: bool = False
 
 
 # ---------------------------------------------------------------- validation
@@ -198,11 +203,11 @@ def filters_to_dict(f: market.Filters) -> dict:
 def _record(row: Scenario) -> ScenarioRecord:
     return ScenarioRecord(id=row.id, name=row.name, notes=row.notes,
                           state=ScenarioState.from_payload(store.loads(row.payload, {})),
-                          created_at=row.created_at, updated_at=row.updated_at)
+                          created_at=row.created_at, updated_at=row.updated_at, owner=row.owner, shared=row.shared)
 
 
-def _name_taken(s, name: str, except_id: int | None = None) -> bool:
-    query = select(Scenario.id).where(func.lower(Scenario.name) == name.lower())
+def _name_taken(s, name: str, owner_id: str, except_id: int | None = None) -> bool:
+    query = select(Scenario.id).where(Scenario.owner == owner_id, func.lower(Scenario.name) == name.lower())
     if except_id is not None:
         query = query.where(Scenario.id != except_id)
     return s.exec(query).first() is not None
@@ -217,14 +222,24 @@ def _checked(state: ScenarioState) -> ScenarioState:
     return clean
 
 
-def create(name: str, state: ScenarioState, notes: str = "") -> ScenarioRecord:
+def _row(s, scenario_id: int, actor: Actor, change: bool = False) -> Scenario:
+    """The scenario if `actor` may see it (and change it, with `change`); else not_found / read_only."""
+    row = s.get(Scenario, scenario_id)
+    if row is None or not actor.can_see(row.owner, row.shared):
+        raise ScenarioError("not_found", id=scenario_id)
+    if change and not actor.can_change(row.owner):
+        raise ScenarioError("read_only", name=row.name)
+    return row
+
+
+def create(name: str, state: ScenarioState, notes: str = "", *, actor: Actor | None = None) -> ScenarioRecord:
     name, notes = validate_name(name), validate_notes(notes)
-    state = _checked(state)
+    state, actor = _checked(state), owner.resolve(actor)
     try:
         with store.session() as s:
-            if _name_taken(s, name):
+            if _name_taken(s, name, actor.user):
                 raise ScenarioError("name_taken", name=name)
-            row = Scenario(name=name, payload=store.dumps(state.to_payload()), notes=notes)
+            row = Scenario(name=name, owner=actor.user, payload=store.dumps(state.to_payload()), notes=notes)
             s.add(row)
             s.flush()
             return _record(row)
@@ -232,22 +247,31 @@ def create(name: str, state: ScenarioState, notes: str = "") -> ScenarioRecord:
         raise ScenarioError("name_taken", name=name) from None
 
 
-def list_all() -> list[ScenarioRecord]:
+def list_all(*, actor: Actor | None = None) -> list[ScenarioRecord]:
+    """The scenarios `actor` may see: their own and those shared with the team (admins: all)."""
+    query = owner.visible(select(Scenario), Scenario, owner.resolve(actor))
     with store.session() as s:
-        rows = s.exec(select(Scenario).order_by(Scenario.updated_at.desc(), Scenario.id.desc())).all()
+        rows = s.exec(query.order_by(Scenario.updated_at.desc(), Scenario.id.desc())).all()
         return [_record(r) for r in rows]
 
 
-def get(scenario_id: int) -> ScenarioRecord:
+def get(scenario_id: int, *, actor: Actor | None = None) -> ScenarioRecord:
     with store.session() as s:
-        row = s.get(Scenario, scenario_id)
-        if row is None:
-            raise ScenarioError("not_found", id=scenario_id)
+        return _record(_row(s, scenario_id, owner.resolve(actor)))
+
+
+def set_shared(scenario_id: int, shared: bool, *, actor: Actor | None = None) -> ScenarioRecord:
+    """Share a scenario with the team (read-only for them) or take it back; owner or admin only."""
+    with store.session() as s:
+        row = _row(s, scenario_id, owner.resolve(actor), change=True)
+        row.shared = bool(shared)
+        s.add(row)
+        s.flush()
         return _record(row)
 
 
 def update(scenario_id: int, *, name: str | None = None, notes: str | None = None,
-           state: ScenarioState | None = None) -> ScenarioRecord:
+           state: ScenarioState | None = None, actor: Actor | None = None) -> ScenarioRecord:
     """Rename, change notes and/or replace the state of a scenario; all checks pass or nothing changes."""
     new_name = validate_name(name) if name is not None else None
     new_notes = validate_notes(notes) if notes is not None else None
@@ -255,11 +279,9 @@ def update(scenario_id: int, *, name: str | None = None, notes: str | None = Non
         state = _checked(state)
     try:
         with store.session() as s:
-            row = s.get(Scenario, scenario_id)
-            if row is None:
-                raise ScenarioError("not_found", id=scenario_id)
+            row = _row(s, scenario_id, owner.resolve(actor), change=True)
             if new_name is not None:
-                if _name_taken(s, new_name, except_id=scenario_id):
+                if _name_taken(s, new_name, row.owner, except_id=scenario_id):
                     raise ScenarioError("name_taken", name=new_name)
                 row.name = new_name
             if new_notes is not None:
@@ -274,16 +296,13 @@ def update(scenario_id: int, *, name: str | None = None, notes: str | None = Non
         raise ScenarioError("name_taken", name=new_name) from None
 
 
-def rename(scenario_id: int, name: str) -> ScenarioRecord:
-    return update(scenario_id, name=name)
+def rename(scenario_id: int, name: str, *, actor: Actor | None = None) -> ScenarioRecord:
+    return update(scenario_id, name=name, actor=actor)
 
 
-def delete(scenario_id: int) -> None:
+def delete(scenario_id: int, *, actor: Actor | None = None) -> None:
     with store.session() as s:
-        row = s.get(Scenario, scenario_id)
-        if row is None:
-            raise ScenarioError("not_found", id=scenario_id)
-        s.delete(row)
+        s.delete(_row(s, scenario_id, owner.resolve(actor), change=True))
 
 
 # ---------------------------------------------------------------- analysis

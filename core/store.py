@@ -3,6 +3,13 @@
 SQLite by default (WAL mode, busy timeout, so the app, training processes and CLI can write side
 by side); any SQLAlchemy URL works through DATABASE_URL (PostgreSQL for team deployments).
 Tables hold JSON text for flexible payloads so that the schema works on every backend.
+
+The schema is versioned with Alembic (core/migrations/versions, one file per revision; the
+classes below must match the newest). `migrate` upgrades a database to the newest revision; the
+first engine of a process calls it, so set-up, the app, the CLI and training processes all find
+the schema they expect. A database made before migrations existed (tables, no `alembic_version`)
+is stamped at revision 0001 first. Scenarios, training runs, models and evaluations carry `owner`
+and `shared` (revision 0002); core/owner.py says who may see and change what.
 """
 from __future__ import annotations
 
@@ -13,12 +20,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import event, make_url
+from sqlalchemy import Index, event, inspect, make_url
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine
 
-from core.config import get_settings
+from core.config import REPO_ROOT, get_settings
+
+MIGRATIONS_DIR = REPO_ROOT / "core" / "migrations"
+OWNER_MAX = 254
 
 
 def utcnow() -> datetime:
@@ -29,8 +39,12 @@ def utcnow() -> datetime:
 class Scenario(SQLModel, table=True):
     """A saved explorer state: weights, filters, selected use cases, edited assumptions, notes."""
 
+    __table_args__ = (Index("ux_scenario_owner_name", "owner", "name", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(index=True, unique=True, max_length=120)
+    name: str = Field(index=True, max_length=120)  # unique per owner (case-insensitively, checked in core.scenarios)
+    owner: str = Field(default="local", index=True, max_length=OWNER_MAX)
+    shared: bool = False
     payload: str = "{}"  # JSON: {"weights": {...}, "filters": {...}, "selected": [...], "overrides": {...}, "view": ...}
     notes: str = ""
     created_at: datetime = Field(default_factory=utcnow)
@@ -42,6 +56,8 @@ class TrainingRun(SQLModel, table=True):
     """One training job. Its process writes step/status; the page polls; stop is a flag."""
 
     id: str = Field(primary_key=True, max_length=64)
+    owner: str = Field(default="local", index=True, max_length=OWNER_MAX)
+    shared: bool = False
     kind: str = "scratch"  # scratch | finetune
     status: str = "queued"  # queued | running | stopping | stopped | finished | failed
     config: str = "{}"  # JSON of the full training config (the CLI arguments)
@@ -74,6 +90,8 @@ class ModelEntry(SQLModel, table=True):
     """The model registry: what the demo pages can pick."""
 
     id: str = Field(primary_key=True, max_length=120)
+    owner: str = Field(default="local", index=True, max_length=OWNER_MAX)
+    shared: bool = False
     task: str = "generation"  # generation | qa | translation | sentiment
     base: str = ""
     path: str = ""
@@ -86,6 +104,8 @@ class ModelEntry(SQLModel, table=True):
 class Evaluation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     model_id: str = Field(index=True, max_length=120)
+    owner: str = Field(default="local", index=True, max_length=OWNER_MAX)
+    shared: bool = False
     task: str
     data_path: str = ""
     metrics: str = "{}"
@@ -138,8 +158,73 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _alembic_config(connection: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrating process at a time (the app, the CLI and training processes start together)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(724311)")
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(724311)")
+                conn.commit()
+    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        import fcntl
+
+        with open(f"{engine.url.database}.migrate.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    else:
+        yield
+
+
+def migrate(engine: Engine, revision: str = "head", downgrade: bool = False) -> str | None:
+    """Upgrade (or downgrade) the database to `revision`; returns the revision it is at after.
+
+    A database made before migrations (it has the `scenario` table but no `alembic_version`) is
+    stamped at 0001, the schema `create_all` made then, and upgraded from there."""
+    from alembic import command
+
+    with _migration_lock(engine):
+        if not downgrade and revision == "head" and current_revision(engine) == head_revision():
+            return head_revision()  # the common case: nothing to do, no script runs
+        with engine.begin() as conn:
+            cfg = _alembic_config(conn)
+            tables = set(inspect(conn).get_table_names())
+            if "scenario" in tables and "alembic_version" not in tables:
+                command.stamp(cfg, "0001")
+            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+    return current_revision(engine)
+
+
 def get_engine() -> Engine:
-    """One engine per DATABASE_URL per process; tables are created on first use."""
+    """One engine per DATABASE_URL per process; the schema is upgraded on first use."""
     url = get_settings().database_url
     with _engine_lock:
         engine = _engines.get(url)
@@ -150,7 +235,7 @@ def get_engine() -> Engine:
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
                 engine = create_engine(url, pool_pre_ping=True)
-            SQLModel.metadata.create_all(engine)
+            migrate(engine)
             _engines[url] = engine
         return engine
 

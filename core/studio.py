@@ -34,9 +34,9 @@ class RunEstimate:
     rate_basis: str  # "measured" (from this machine's past runs) or "default"
 
 
-def architecture_for(config: TrainConfig, vocab_size: int):
+def architecture_for(config: TrainConfig, vocab_size: int, actor=None):
     """The estimator's Architecture for a run (from scratch: the GPT the form describes; fine-tune:
-    the base's config.json)."""
+    the base's config.json, among the models `actor` may see)."""
     from core.estimate import Architecture
 
     if config.kind == "scratch":
@@ -45,9 +45,9 @@ def architecture_for(config: TrainConfig, vocab_size: int):
                             context=config.block_size, gated_mlp=False, tied_embeddings=True)
     from core.lm.loader import resolve
 
-    info = resolve(config.base)
+    info = resolve(config.base, actor=actor)
     if not (info.path / "config.json").is_file() and info.base:  # a LoRA adapter: its base's shape
-        info = resolve(info.base)
+        info = resolve(info.base, actor=actor)
     cfg = json.loads((info.path / "config.json").read_text())
     heads = int(cfg.get("num_attention_heads") or cfg.get("n_head"))
     hidden = int(cfg.get("hidden_size") or cfg.get("n_embd"))
@@ -91,13 +91,13 @@ def measured_flops_per_second(limit: int = 5) -> float | None:
     return statistics.median(rates) if rates else None
 
 
-def estimate_run(config: TrainConfig, nproc: int = 1) -> RunEstimate:
+def estimate_run(config: TrainConfig, nproc: int = 1, actor=None) -> RunEstimate:
     """Memory (core.estimate: ZeRO/Korthikanti accounting at fp32, as this engine trains) and time
     (6·N·D over this machine's measured FLOP/s) before a run starts."""
     from core.estimate import params_from_architecture, training_flops
     from core.estimate.memory import training_memory
 
-    arch = architecture_for(config, vocab_estimate(config))
+    arch = architecture_for(config, vocab_estimate(config), actor)
     params = int(params_from_architecture(arch))
     method = "lora" if (config.kind == "finetune" and config.lora) else "full"
     mem = training_memory(float(params), method, arch=arch, seq_len=config.block_size, micro_batch=config.batch_size,

@@ -6,9 +6,11 @@ import re
 
 import streamlit as st
 
+from core import owner
 from core.lm import cards
 from core.lm.loader import ModelLoadError, load_model, resolve
 from core.lm.registry import demo_order, list_models
+from pages._auth import auth_enabled, me
 from pages._shared import tr
 
 DEMO_TASKS = {"generate": "generation", "qa": "qa", "translate": "translation", "sentiment": "sentiment",
@@ -22,13 +24,14 @@ def escape_md(text: str) -> str:
 
 
 @st.cache_resource(max_entries=3, show_spinner=False)
-def cached_model(ref: str):
-    """One copy of each model per process, shared by every session (generation holds its lock)."""
-    return load_model(ref)
+def cached_model(ref: str, model_owner: str | None = None):
+    """One copy of each model per process, shared by every session (generation holds its lock);
+    keyed by the model's owner, not the viewer: callers check that the viewer may see it."""
+    return load_model(ref, actor=owner.actor_for(model_owner) if model_owner else None)
 
 
 def model_options(task: str) -> list[str]:
-    models = list_models(None if task == "generation" else task)
+    models = list_models(None if task == "generation" else task, actor=me())
     return [m.id for m in demo_order(models, task)]
 
 
@@ -43,21 +46,29 @@ def sidebar_model_picker(url_path: str) -> None:
         st.selectbox(tr("demos.model"), options, key=f"demos_model_{task}", help=tr("demos.model.help"))
     else:
         st.warning(tr("demos.no_models"))
+    if not _may_load_directories():
+        return
     st.text_input(tr("demos.local_dir"), key=f"demos_dir_{task}", placeholder="/path/to/hf-model",
                   help=tr("demos.local_dir.help"))
     local = (st.session_state.get(f"demos_dir_{task}") or "").strip()
     if local:
         try:
-            resolve(local)
+            resolve(local, actor=me())
         except ModelLoadError as exc:
             st.error(tr("demos.local_dir.bad", error=str(exc)))
 
 
+def _may_load_directories() -> bool:
+    """Any server directory can be typed in: the local tool's user and, with sign-in, admins only
+    (other users' model files are on the same disk)."""
+    return not auth_enabled() or me().admin
+
+
 def selected_ref(task: str) -> str | None:
-    local = (st.session_state.get(f"demos_dir_{task}") or "").strip()
+    local = (st.session_state.get(f"demos_dir_{task}") or "").strip() if _may_load_directories() else ""
     if local:
         try:
-            resolve(local)
+            resolve(local, actor=me())
             return local
         except ModelLoadError:
             pass
@@ -76,7 +87,7 @@ def load_selected(task: str):
         return None
     try:
         with st.spinner(tr("demos.loading", model=ref)):
-            return cached_model(ref)
+            return cached_model(ref, resolve(ref, actor=me()).owner)
     except ModelLoadError as exc:
         st.error(tr("demos.load_failed", error=str(exc)))
         return None
@@ -92,7 +103,7 @@ def show_card(task: str) -> None:
     if ref is None:
         return
     try:
-        card = cards.describe(resolve(ref), task)
+        card = cards.describe(resolve(ref, actor=me()), task)
     except ModelLoadError as exc:
         st.error(str(exc))
         return

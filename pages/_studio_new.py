@@ -8,6 +8,7 @@ from core.config import get_settings
 from core.lm import corpora, registry
 from core.lm.tasks import TASKS, TaskDataError
 from core.lm.train import TrainConfig
+from pages._auth import me
 from pages._shared import tr
 
 
@@ -46,7 +47,7 @@ def _corpus_inputs() -> dict:
 
 
 def _finetune_inputs() -> dict:
-    bases = [m.id for m in registry.list_models()]
+    bases = [m.id for m in registry.list_models(actor=me())]
     c1, c2 = st.columns(2)
     base = c1.selectbox(tr("studio.base"), bases, key="studio_base")
     task = c2.selectbox(tr("studio.task"), TASKS, index=TASKS.index("sentiment"), key="studio_task",
@@ -104,7 +105,7 @@ def render() -> None:
                                              for k, v in values.items()})
     try:
         config.validate()
-        estimate = studio.estimate_run(config, int(nproc))
+        estimate = studio.estimate_run(config, int(nproc), actor=me())
     except (ValueError, OSError, KeyError) as exc:
         st.error(tr("studio.invalid", reason=str(exc)))
         return
@@ -119,7 +120,7 @@ def render() -> None:
     st.code(jobs.cli_command(config, int(nproc)), language="bash", wrap_lines=True)
     if st.button(tr("studio.start"), type="primary", key="studio_start", icon=":material/play_arrow:"):
         try:
-            run_id = jobs.start_run(config, int(nproc))
+            run_id = jobs.start_run(config, int(nproc), actor=me())
         except ValueError as exc:
             st.error(tr("studio.invalid", reason=str(exc)))
             return

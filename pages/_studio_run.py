@@ -5,6 +5,9 @@ import streamlit as st
 
 from core import jobs, studio
 from core.config import get_settings
+from core.owner import Actor
+from pages._auth import auth_enabled
+from pages._explorer_ui import safe
 from pages._shared import tr
 
 
@@ -13,18 +16,24 @@ def _labels() -> dict[str, str]:
             "step": tr("studio.curve.step"), "loss": tr("studio.curve.loss")}
 
 
-def _actions(run) -> None:
+def _actions(run, me: Actor) -> None:
+    if not me.can_change(run.owner):
+        st.info(tr("team.shared_by", owner=safe(run.owner)), icon=":material/visibility:")
+        return
+    if auth_enabled():
+        st.toggle(tr("team.share"), value=run.shared, key=f"studio_share_{run.id}", help=tr("team.share.help"),
+                  on_change=lambda: jobs.set_shared(run.id, st.session_state[f"studio_share_{run.id}"], actor=me))
     c1, c2, c3 = st.columns([1, 1, 2])
     if run.active:
         if c1.button(tr("studio.stop"), key="studio_stop", icon=":material/stop:", disabled=run.status == "stopping"):
-            jobs.request_stop(run.id)
+            jobs.request_stop(run.id, actor=me)
             st.rerun(scope="fragment")
         return
     more = c2.number_input(tr("studio.resume_to"), min_value=run.step + 1, value=max(run.max_steps, run.step + 1),
                            key=f"studio_more_{run.id}")
     if c1.button(tr("studio.resume"), key="studio_resume", icon=":material/replay:"):
         try:
-            jobs.resume_run(run.id, max_iters=int(more) if int(more) != run.max_steps else None)
+            jobs.resume_run(run.id, max_iters=int(more) if int(more) != run.max_steps else None, actor=me)
             st.rerun(scope="app")
         except jobs.JobError as exc:
             st.error(str(exc))
@@ -33,19 +42,19 @@ def _actions(run) -> None:
             model_id = st.text_input(tr("studio.register.id"), value=run.id, max_chars=120, key=f"studio_mid_{run.id}")
             if st.button(tr("studio.register.go"), key="studio_register"):
                 try:
-                    info = jobs.register_run_model(run.id, model_id)
+                    info = jobs.register_run_model(run.id, model_id, actor=me)
                     st.success(tr("studio.register.done", id=info.id, task=tr(f"studio.task.{info.task}")))
                 except (jobs.JobError, ValueError) as exc:
                     st.error(str(exc))
 
 
-def _view(run_id: str) -> None:
+def _view(run_id: str, me: Actor) -> None:
     try:
-        run = jobs.get_run(run_id)
-    except jobs.JobError as exc:
-        st.warning(str(exc))
+        run = jobs.get_run(run_id, actor=me)
+    except jobs.JobError:  # unknown, or another user's unshared run: the same answer
+        st.warning(tr("team.run_not_found", id=safe(run_id)))
         return
-    points = jobs.run_metrics(run_id)
+    points = jobs.run_metrics(run_id, actor=me)
     live = studio.live_summary(points)
     st.subheader(tr("studio.run.heading", id=run.id))
     st.progress(run.progress, text=tr("studio.run.progress", step=run.step, max=run.max_steps,
@@ -66,7 +75,7 @@ def _view(run_id: str) -> None:
         st.plotly_chart(studio.loss_figure({run.id: points}, _labels()), width="stretch", key=f"studio_fig_{run.id}")
     else:
         st.info(tr("studio.run.waiting"))
-    _actions(run)
+    _actions(run, me)
     if live["samples"]:
         with st.expander(tr("studio.samples", n=len(live["samples"])), expanded=True):
             for step, text in live["samples"][:5]:
@@ -78,9 +87,9 @@ def _view(run_id: str) -> None:
     st.session_state[f"studio_active_{run.id}"] = run.active
 
 
-def render(run_id: str) -> None:
+def render(run_id: str, me: Actor) -> None:
     try:
-        active = jobs.get_run(run_id).active
+        active = jobs.get_run(run_id, actor=me).active
     except jobs.JobError:
         active = False
-    st.fragment(_view, run_every=2 if active else None)(run_id)
+    st.fragment(_view, run_every=2 if active else None)(run_id, me)

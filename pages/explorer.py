@@ -6,12 +6,14 @@ from core import explorer_charts as charts
 from core import explorer_data, market, scenarios
 from pages._explorer_ui import (clear_filters, err, filters_from_widgets, money, render_details,
                                 render_filters, render_weights, safe, size_label, sync_from_url, sync_to_url)
+from pages._auth import me
 from pages._shared import lang, tr
 
 st.title(tr("explorer.title"))
 base = explorer_data.catalogue()
 st.caption(tr("explorer.caption", n=len(base)))
-saved = scenarios.list_all()
+ME = me()  # every store call below acts as this user (core/owner.py)
+saved = scenarios.list_all(actor=ME)
 names = {r.id: r.name for r in saved}
 scenario_id = st.sidebar.selectbox(tr("explorer.scenario"), list(names), index=None, key="ex_scenario",
                                    bind="query-params", format_func=names.get,
@@ -103,15 +105,15 @@ with st.form("ex_save", clear_on_submit=False, border=True):
     notes = st.text_area(tr("explorer.save.notes"), key="ex_save_notes", height=80)
     b1, b2 = st.columns(2)
     save_new = b1.form_submit_button(tr("explorer.save.button"), icon=":material/bookmark_add:")
-    save_active = active is not None and b2.form_submit_button(tr("explorer.save.update", name=safe(active.name)),
+    save_active = active is not None and ME.can_change(active.owner) and b2.form_submit_button(tr("explorer.save.update", name=safe(active.name)),
                                                                icon=":material/save:", key="ex_update")
     if save_new or save_active:
         state = scenarios.ScenarioState(weights=weights, filters=scenarios.filters_to_dict(filters), view=view,
                                         selected=list(st.session_state.get("ex_sel") or []),
                                         overrides=active.state.overrides if active else {})
         try:
-            record = (scenarios.update(active.id, state=state, notes=notes or None) if save_active
-                      else scenarios.create(name, state, notes))
+            record = (scenarios.update(active.id, state=state, notes=notes or None, actor=ME) if save_active
+                      else scenarios.create(name, state, notes, actor=ME))
         except scenarios.ScenarioError as exc:
             st.error(err(exc), icon=":material/error:")
         else:

@@ -6,11 +6,13 @@ import streamlit as st
 
 from core import explorer_charts as charts
 from core import explorer_data, market, scenarios
+from pages._auth import auth_enabled, me
 from pages._explorer_ui import apply_state, err, safe
 from pages._shared import lang, tr
 
 st.title(tr("nav.scenarios"))
 st.caption(tr("explorer.sc.caption"))
+ME = me()  # every store call below acts as this user (core/owner.py)
 EDIT_COLS = list(market.EDITABLE)
 
 
@@ -35,7 +37,7 @@ def _save_assumptions(rec: scenarios.ScenarioRecord, shown: pd.DataFrame, base: 
             edited.at[edited.index[int(idx)], col] = value
     try:
         overrides = scenarios.overrides_from_edit(base, edited)
-        scenarios.update(rec.id, state=replace(rec.state, overrides=overrides))
+        scenarios.update(rec.id, state=replace(rec.state, overrides=overrides), actor=ME)
     except scenarios.ScenarioError as exc:
         _say("error", err(exc))
     else:
@@ -49,7 +51,13 @@ def _message() -> None:
         getattr(st, kind)(text, icon=":material/error:" if kind == "error" else ":material/check_circle:")
 
 
-records = scenarios.list_all()
+records = scenarios.list_all(actor=ME)
+wanted = st.query_params.get("scenario")  # /scenarios?scenario=ID opens that scenario, if this user may see it
+wanted_id = int(wanted) if wanted and wanted.isdigit() else None
+if wanted is not None and wanted_id not in {r.id for r in records}:
+    st.warning(tr("team.scenario_not_found", id=safe(wanted)), icon=":material/search_off:")
+elif wanted_id is not None and st.session_state.get("_sc_url") != wanted_id:
+    st.session_state["sc_pick"] = st.session_state["_sc_url"] = wanted_id
 if not records:
     st.info(tr("explorer.sc.empty"), icon=":material/bookmarks:")
     st.page_link("pages/explorer.py", label=tr("nav.explorer"), icon=":material/travel_explore:")
@@ -70,6 +78,14 @@ st.dataframe(overview[["name", "top", "score", "shown", "edited", "view", "updat
 
 pick = st.selectbox(tr("explorer.sc.pick"), list(by_id), format_func=lambda i: by_id[i].name, key="sc_pick")
 rec = by_id[pick]
+st.query_params["scenario"] = str(pick)  # the URL follows the pick; a changed URL (a new link) moves the pick
+st.session_state["_sc_url"] = pick
+mine = ME.can_change(rec.owner)
+if not mine:
+    st.info(tr("team.shared_by", owner=safe(rec.owner)), icon=":material/visibility:")
+elif auth_enabled():
+    st.toggle(tr("team.share"), value=rec.shared, key=f"sc_share_{rec.id}", help=tr("team.share.help"),
+              on_change=lambda: scenarios.set_shared(rec.id, st.session_state[f"sc_share_{rec.id}"], actor=ME))
 _message()
 manage, assumptions, compare = st.tabs([tr("explorer.sc.tab.manage"), tr("explorer.sc.tab.assumptions"),
                                         tr("explorer.sc.tab.compare")])
@@ -85,17 +101,17 @@ with manage:
     with st.form("sc_rename"):
         new_name = st.text_input(tr("explorer.sc.rename"), value=rec.name, max_chars=scenarios.NAME_MAX)
         new_notes = st.text_area(tr("explorer.save.notes"), value=rec.notes, height=90)
-        if st.form_submit_button(tr("explorer.sc.save_details"), icon=":material/save:"):
+        if st.form_submit_button(tr("explorer.sc.save_details"), icon=":material/save:", disabled=not mine):
             try:
-                scenarios.update(rec.id, name=new_name, notes=new_notes)
+                scenarios.update(rec.id, name=new_name, notes=new_notes, actor=ME)
             except scenarios.ScenarioError as exc:
                 st.error(err(exc), icon=":material/error:")
             else:
                 _say("success", tr("explorer.sc.renamed", name=safe(new_name.strip())))
                 st.rerun()
-    sure = st.checkbox(tr("explorer.sc.delete_confirm", name=safe(rec.name)), key="sc_delete_sure")
-    st.button(tr("explorer.sc.delete"), icon=":material/delete:", disabled=not sure, key="sc_delete",
-              on_click=_act, args=(scenarios.delete, (rec.id,), {}, "explorer.sc.deleted", rec.name))
+    sure = st.checkbox(tr("explorer.sc.delete_confirm", name=safe(rec.name)), key="sc_delete_sure", disabled=not mine)
+    st.button(tr("explorer.sc.delete"), icon=":material/delete:", disabled=not (sure and mine), key="sc_delete",
+              on_click=_act, args=(scenarios.delete, (rec.id,), {"actor": ME}, "explorer.sc.deleted", rec.name))
 
 with assumptions:
     st.caption(tr("explorer.sc.assumptions_help"))
@@ -107,10 +123,10 @@ with assumptions:
                                   **{c: st.column_config.NumberColumn(tr(f"explorer.field.{c}")) for c in EDIT_COLS}})
     b1, b2 = st.columns(2)
     b1.button(tr("explorer.sc.save_assumptions"), icon=":material/save:", key="sc_save_assumptions",
-              on_click=_save_assumptions, args=(rec, current, base))
+              on_click=_save_assumptions, args=(rec, current, base), disabled=not mine)
     b2.button(tr("explorer.sc.reset_assumptions"), icon=":material/restart_alt:", key="sc_reset",
-              disabled=not rec.state.overrides, on_click=_act,
-              args=(scenarios.update, (rec.id,), {"state": replace(rec.state, overrides={})},
+              disabled=not (rec.state.overrides and mine), on_click=_act,
+              args=(scenarios.update, (rec.id,), {"state": replace(rec.state, overrides={}), "actor": ME},
                     "explorer.sc.assumptions_reset", rec.name))
 
 with compare:

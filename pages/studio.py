@@ -3,15 +3,17 @@ import streamlit as st
 
 from core import jobs, studio
 from pages import _studio_new, _studio_run
+from pages._auth import me
 from pages._shared import tr
 
 st.title(tr("studio.title"))
 st.caption(tr("studio.caption"))
+ME = me()  # every store call below acts as this user (core/owner.py)
 
 run_id = st.query_params.get("run")
 if run_id:
     with st.container(border=True):
-        _studio_run.render(run_id)
+        _studio_run.render(run_id, ME)
         if st.button(tr("studio.close"), key="studio_close", icon=":material/close:"):
             del st.query_params["run"]
             st.rerun()
@@ -21,7 +23,7 @@ with tab_new:
     _studio_new.render()
 
 with tab_runs:
-    runs = jobs.list_runs()
+    runs = jobs.list_runs(actor=ME)
     if not runs:
         st.info(tr("studio.runs.none"))
     else:
@@ -38,7 +40,7 @@ with tab_runs:
         chosen = st.multiselect(tr("studio.compare.pick"), ids, default=ids[:2] if len(ids) > 1 else ids,
                                 max_selections=6, key="studio_compare")
         if chosen:
-            curves = {i: jobs.run_metrics(i) for i in chosen}
+            curves = {i: jobs.run_metrics(i, actor=ME) for i in chosen}
             labels = {"train": tr("studio.curve.train"), "validation": tr("studio.curve.val"),
                       "step": tr("studio.curve.step"), "loss": tr("studio.curve.loss")}
             st.plotly_chart(studio.loss_figure(curves, labels), width="stretch", key="studio_compare_fig")

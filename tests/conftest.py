@@ -101,3 +101,51 @@ def wait_for_app(page, timeout_ms: int = 120_000) -> None:
     page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached", timeout=60_000)
     page.wait_for_timeout(300)
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached", timeout=timeout_ms)
+
+
+# ---------------------------------------------------------------- both databases
+# These modules run every test twice: on the session's SQLite store and on a PostgreSQL database of
+# their own in a throwaway server (tests/postgres.py) that this session starts on first use and
+# stops at its end. Other modules use SQLite only.
+BOTH_DATABASES = {"test_explorer_scenarios", "test_engine_jobs", "test_explorer_pages", "test_studio_page",
+                  "test_team_store", "test_team_ownership", "test_team_pages"}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.rpartition(".")[2] in BOTH_DATABASES and "database" in metafunc.fixturenames:
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True, scope="module")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from tests.postgres import Server
+
+    server = Server().start()
+    try:
+        yield server
+    finally:
+        from core import store
+
+        for url in [u for u in store._engines if u.startswith("postgresql")]:
+            store._engines.pop(url).dispose()  # close pooled connections before the server goes
+        server.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def database(request):
+    """The store URL this module's tests use: SQLite (default) or a fresh PostgreSQL database."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield os.environ["DATABASE_URL"]
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database("opplab_" + request.module.__name__.rpartition(".")[2])
+    previous, os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"], url
+    try:
+        yield url
+    finally:
+        os.environ["DATABASE_URL"] = previous
+        from core import store
+
+        engine = store._engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()

@@ -57,7 +57,9 @@ def main(argv: list[str]) -> int:
         from core import store
 
         with store.session() as s:
-            s.add(store.Evaluation(model_id=lm.info.id, task=args.task, data_path=args.data,
+            from core.owner import local_actor
+
+            s.add(store.Evaluation(model_id=lm.info.id, owner=local_actor().user, task=args.task, data_path=args.data,
                                    metrics=store.dumps(result), command="python -m core eval " + " ".join(argv)))
     if args.json:
         print(json.dumps(result, ensure_ascii=False))

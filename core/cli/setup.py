@@ -14,6 +14,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     report: dict[str, object] = {"catalog": str(catalog.ensure_built())}
+    # The user store at the newest schema revision (Alembic; a pre-migration database is kept).
+    from core import store
+
+    engine = store.get_engine()
+    report["store"] = f"{engine.url.render_as_string(hide_password=True)} at revision {store.current_revision(engine)}"
     if not args.skip_model:
         # The bundled bases: GGUF -> safetensors once (imported lazily: torch is slow to import).
         from core.lm.base import BASES, ensure_base_model

@@ -53,8 +53,9 @@ def set_threads() -> None:
         _threads_set = True
 
 
-def resolve(id_or_path: str | Path) -> ModelInfo:
-    """A registry id, or a local HF directory (its model_card.json, when present, is its card)."""
+def resolve(id_or_path: str | Path, actor=None) -> ModelInfo:
+    """A registry id (among the models `actor` may see; core/owner.py), or a local HF directory
+    (its model_card.json, when present, is its card)."""
     text = str(id_or_path).strip()
     if not text:
         raise ModelLoadError("no model given")
@@ -77,7 +78,7 @@ def resolve(id_or_path: str | Path) -> ModelInfo:
     if "/" in text or text.startswith("."):
         raise ModelLoadError(f"no such model directory: {text[:120]!r}")
     try:
-        return get_model(text)
+        return get_model(text, actor=actor)
     except KeyError as exc:
         raise ModelLoadError(str(exc.args[0])) from None
 
@@ -162,12 +163,12 @@ def resolve_device(device: str = "cpu") -> str:
 
 
 def load_model(id_or_path: str | Path, for_training: bool = False, fast: bool = True,
-               device: str = "cpu") -> LoadedModel:
+               device: str = "cpu", actor=None) -> LoadedModel:
     """Load a model by registry id or directory. Raises ModelLoadError with a clear message.
 
     device: "cpu" (the demos: fast int8 decoder), "cuda" or "auto" (evaluation on a GPU)."""
     set_threads()
-    info = resolve(id_or_path)
+    info = resolve(id_or_path, actor=actor)
     model, tokenizer = _load_weights(info)
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token

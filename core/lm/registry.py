@@ -3,7 +3,9 @@
 Three sources, merged in this order (a later source with the same id wins):
 1. the bundled bases (core/lm/base.py), those whose converted copy is on disk;
 2. shipped task models: `data/models/<id>/model_card.json` (written by the demos' training commands);
-3. models registered in the store (`store.ModelEntry`), e.g. a finished studio run.
+3. models registered in the store (`store.ModelEntry`), e.g. a finished studio run; these have an
+   owner and are listed only for the acting user (`actor`, core/owner.py; None = the local user):
+   their own, those shared with the team, and all of them for an admin.
 
 A shipped card is JSON with at least `task`; optional `id`, `base`, `metrics`, `run_id`, and any
 other fields (data, licence, split, steps, command), which become the card. Its `path` defaults to
@@ -16,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core import store
+from core import owner, store
 from core.config import get_settings
+from core.owner import Actor
 
 BASE_MODEL_ID = "smollm2-135m-instruct"
 CARD_FILE = "model_card.json"
@@ -32,6 +35,8 @@ class ModelInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
     card: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None
+    owner: str | None = None  # None: bundled or shipped, visible to everyone
+    shared: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "task": self.task, "base": self.base, "path": str(self.path),
@@ -39,26 +44,48 @@ class ModelInfo:
 
 
 def register_model(id: str, task: str, base: str, path: Path | str, metrics: dict | None = None,
-                   card: dict | None = None, run_id: str | None = None) -> ModelInfo:
-    """Insert or update a model in the store and return it."""
+                   card: dict | None = None, run_id: str | None = None, *, actor: Actor | None = None) -> ModelInfo:
+    """Insert or update a model owned by `actor` in the store and return it."""
     if not id or len(id) > 120:
         raise ValueError("a model id must be 1-120 characters")
-    metrics, card = dict(metrics or {}), dict(card or {})
+    metrics, card, actor = dict(metrics or {}), dict(card or {}), owner.resolve(actor)
     with store.session() as s:
-        entry = s.get(store.ModelEntry, id) or store.ModelEntry(id=id)
+        entry = s.get(store.ModelEntry, id) or store.ModelEntry(id=id, owner=actor.user)
+        if not actor.can_change(entry.owner):
+            raise ValueError(f"the model id {id!r} is taken; choose another")
         entry.task, entry.base, entry.path = task, base, str(path)
         entry.metrics, entry.card, entry.run_id = store.dumps(metrics), store.dumps(card), run_id
         s.add(entry)
-    return ModelInfo(id=id, task=task, base=base, path=Path(path), metrics=metrics, card=card, run_id=run_id)
+    return ModelInfo(id=id, task=task, base=base, path=Path(path), metrics=metrics, card=card, run_id=run_id,
+                     owner=entry.owner, shared=entry.shared)
 
 
-def unregister_model(id: str) -> bool:
+def _entry(s, id: str, actor: Actor) -> store.ModelEntry:
+    """A registered model the actor may change; KeyError when they cannot see it, ValueError when read-only."""
+    entry = s.get(store.ModelEntry, id)
+    if entry is None or not actor.can_see(entry.owner, entry.shared):
+        raise KeyError(f"unknown model {id!r}")
+    if not actor.can_change(entry.owner):
+        raise ValueError(f"model {id!r} is shared with you read-only; only its owner can change it")
+    return entry
+
+
+def unregister_model(id: str, *, actor: Actor | None = None) -> bool:
     with store.session() as s:
-        entry = s.get(store.ModelEntry, id)
-        if entry is None:
+        try:
+            entry = _entry(s, id, owner.resolve(actor))
+        except KeyError:
             return False
         s.delete(entry)
     return True
+
+
+def set_shared(id: str, shared: bool, *, actor: Actor | None = None) -> None:
+    """Share a registered model with the team (they can pick it in the demos) or take it back."""
+    with store.session() as s:
+        entry = _entry(s, id, owner.resolve(actor))
+        entry.shared = bool(shared)
+        s.add(entry)
 
 
 def _base_models() -> list[ModelInfo]:
@@ -105,20 +132,22 @@ def _shipped_models() -> list[ModelInfo]:
     return found
 
 
-def _stored_models() -> list[ModelInfo]:
+def _stored_models(actor: Actor) -> list[ModelInfo]:
     from sqlmodel import select
 
+    query = owner.visible(select(store.ModelEntry), store.ModelEntry, actor)
     with store.session() as s:
-        rows = s.exec(select(store.ModelEntry).order_by(store.ModelEntry.created_at)).all()
+        rows = s.exec(query.order_by(store.ModelEntry.created_at)).all()
     return [ModelInfo(id=r.id, task=r.task, base=r.base, path=Path(r.path),
-                      metrics=store.loads(r.metrics, {}), card=store.loads(r.card, {}), run_id=r.run_id)
+                      metrics=store.loads(r.metrics, {}), card=store.loads(r.card, {}), run_id=r.run_id,
+                      owner=r.owner, shared=r.shared)
             for r in rows]
 
 
-def list_models(task: str | None = None) -> list[ModelInfo]:
-    """Bases, shipped and registered models (optionally only one task), bases first."""
+def list_models(task: str | None = None, *, actor: Actor | None = None) -> list[ModelInfo]:
+    """Bases, shipped and the registered models `actor` may see (optionally one task), bases first."""
     merged: dict[str, ModelInfo] = {}
-    for info in _base_models() + _shipped_models() + _stored_models():
+    for info in _base_models() + _shipped_models() + _stored_models(owner.resolve(actor)):
         merged[info.id] = info
     models = list(merged.values())
     if task is not None:
@@ -128,11 +157,12 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
     return models
 
 
-def get_model(id: str) -> ModelInfo:
-    for info in list_models():
+def get_model(id: str, *, actor: Actor | None = None) -> ModelInfo:
+    models = list_models(actor=actor)
+    for info in models:
         if info.id == id:
             return info
-    known = ", ".join(m.id for m in list_models()) or "none"
+    known = ", ".join(m.id for m in models) or "none"
     raise KeyError(f"unknown model {id!r}; registered models: {known}")
 
 
