@@ -217,20 +217,28 @@ def test_an_unopenable_database_is_one_clear_error_in_core_and_the_cli(tmp_path,
 
 
 def test_missing_model_files_are_a_message_on_the_demo_page_and_it_recovers(tmp_path, monkeypatch, through_app_py):
-    real = Path(os.environ["OPPLAB_BASE_MODEL_DIR"])
-    moved = tmp_path / "base"
-    moved.symlink_to(real)
-    monkeypatch.setenv("OPPLAB_BASE_MODEL_DIR", str(moved))
+    real = Path(os.environ["OPPLAB_BASE_MODEL_DIR"]).parent  # every bundled base lives in this folder
+    links = tmp_path / "base"
+    links.mkdir()
+    names = [p.name for p in real.iterdir() if p.is_dir()]
+
+    def mount(present: bool) -> None:
+        for name in names:
+            (links / name).unlink(missing_ok=True)
+            if present:
+                (links / name).symlink_to(real / name)
+    mount(True)
+    monkeypatch.setenv("OPPLAB_BASE_MODEL_DIR", str(links / Path(os.environ["OPPLAB_BASE_MODEL_DIR"]).name))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     at.switch_page("pages/qa.py").run()
-    moved.unlink()  # the weights vanish (a bad mount, a deleted folder)
+    mount(False)  # the weights vanish (a bad mount, a deleted folder)
     at.text_input(key="qa_question").input("What does the product do?")
     at.run()
     at.button(key="qa_submit").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("could not be loaded" in e.value for e in at.error), [e.value for e in at.error]
-    moved.symlink_to(real)  # they return
+    mount(True)  # they return
     at.run()
     at.button(key="qa_submit").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
