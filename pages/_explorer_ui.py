@@ -1,4 +1,4 @@
-"""Widgets shared by the Explorer and Scenarios pages (UI wiring only; logic is in core.market/scenarios).
+"""Widgets shared by the Explorer and Scenarios pages (UI wiring only; logic is in core.explore).
 
 Every explorer setting lives in the URL, so a copied link reproduces the view. Widgets whose values
 read the same in every language (weights, model size, search text, scenario name) are bound with
@@ -12,7 +12,8 @@ import re
 
 import streamlit as st
 
-from core import explorer_data, market, scenarios
+from core.explore import data as explorer_data
+from core.explore import market, scenarios
 from pages._shared import lang, tr
 
 DEMO_PAGES = {"generation": "pages/generate.py", "qa": "pages/qa.py", "translation": "pages/translate.py",

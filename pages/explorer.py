@@ -2,8 +2,9 @@
 Weights, filters, the view and the selection live in the URL, so a link reproduces the view."""
 import streamlit as st
 
-from core import explorer_charts as charts
-from core import explorer_data, market, scenarios
+from core.explore import charts
+from core.explore import data as explorer_data
+from core.explore import market, scenarios
 from pages._explorer_ui import (clear_filters, err, filters_from_widgets, money, render_details,
                                 render_filters, render_weights, safe, size_label, sync_from_url, sync_to_url)
 from pages._shared import lang, tr

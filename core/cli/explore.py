@@ -22,7 +22,7 @@ from dataclasses import replace
 
 
 def _weights(pairs: list[str], base: dict[str, float]) -> dict[str, float]:
-    from core import market
+    from core.explore import market
 
     weights = dict(base)
     for pair in pairs:
@@ -55,7 +55,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
 
-    from core import explorer_data, market, scenarios
+    from core.explore import data as explorer_data
+    from core.explore import market, scenarios
 
     if args.list_scenarios:
         rows = [{"id": r.id, "name": r.name, "edited_use_cases": len(r.state.overrides), "notes": r.notes,

@@ -18,7 +18,8 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
-from core import market, store
+from core import store
+from core.explore import market
 from core.store import Scenario, utcnow
 
 NAME_MAX = 120
