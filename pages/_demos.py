@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.lm import cards
 from core.lm.loader import ModelLoadError, load_model, resolve
-from core.lm.registry import BASE_MODEL_ID, list_models
+from core.lm.registry import models_for_task
 from pages._shared import tr
 
 DEMO_TASKS = {"generate": "generation", "qa": "qa", "translate": "translation", "sentiment": "sentiment",
@@ -28,10 +28,7 @@ def cached_model(ref: str):
 
 
 def model_options(task: str) -> list[str]:
-    models = list_models(None if task == "generation" else task)
-    # the page's own shipped model first, then the base, then the rest as registered
-    rank = lambda m: (0 if (m.task == task and m.id != BASE_MODEL_ID) else 1 if m.id == BASE_MODEL_ID else 2)  # noqa: E731
-    return [m.id for m in sorted(models, key=rank)]
+    return [m.id for m in models_for_task(task)]
 
 
 def sidebar_model_picker(url_path: str) -> None:

@@ -123,6 +123,14 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
     return models
 
 
+def models_for_task(task: str) -> list[ModelInfo]:
+    """The models a demo of `task` offers, best first: the task's own fine-tuned models, then the base,
+    then the rest (for generation every model qualifies: a fine-tuned model can still generate)."""
+    models = list_models(None if task == "generation" else task)
+    rank = lambda m: 0 if (m.task == task and m.id != BASE_MODEL_ID) else 1 if m.id == BASE_MODEL_ID else 2  # noqa: E731
+    return sorted(models, key=rank)
+
+
 def get_model(id: str) -> ModelInfo:
     for info in list_models():
         if info.id == id:

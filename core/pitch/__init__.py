@@ -1,0 +1,11 @@
+"""The pitch pack: one use case from market to cost to live demo, exported as a deck and a PDF.
+
+content.py  use case (+ scenario, settings, demo run) -> Pitch: plain dataclasses, every number a Fact
+            with its source, formula or "your assumption"
+demo.py     task -> best registered model, its card, a default prompt; one live run -> transcript
+charts.py   the Plotly figures (the page shows them; the exports embed PNGs of the same figures)
+render.py   Chromium: PNG of a figure (Kaleido), HTML -> PDF (Playwright)
+deck.py     the PowerPoint deck (python-pptx)
+brief.py    the one-page PDF brief (HTML printed by Chromium)
+exports.py  EXPORTS: the list of export formats the page, the CLI and the tests iterate
+"""
