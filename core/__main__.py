@@ -14,6 +14,7 @@ COMMANDS = {
     "models": "list registered models",
     "eval": "evaluate a model on a task file",
     "generate": "generate text with a model",
+    "pitch": "export one use case's pitch pack: PowerPoint deck and one-page PDF brief",
 }
 
 

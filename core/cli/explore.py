@@ -69,11 +69,11 @@ def main(argv: list[str]) -> int:
         return 2
     state = scenarios.ScenarioState()
     if args.scenario is not None:
-        match = [r for r in scenarios.list_all() if r.name.lower() == args.scenario.strip().lower()]
-        if not match:
+        match = scenarios.find(args.scenario)
+        if match is None:
             print(f"error: no scenario named {args.scenario!r} (see --list-scenarios)", file=sys.stderr)
             return 2
-        state = match[0].state
+        state = match.state
     try:
         weights = _weights(args.weight, state.weights)
         market.normalise_weights(weights)

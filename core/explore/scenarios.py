@@ -235,6 +235,14 @@ def list_all() -> list[ScenarioRecord]:
         return [_record(r) for r in rows]
 
 
+def find(name: str) -> ScenarioRecord | None:
+    """The scenario with this name (case-insensitive, as names are unique that way), or None."""
+    wanted = unicodedata.normalize("NFC", str(name or "")).strip().lower()
+    with store.session() as s:
+        row = s.exec(select(Scenario).where(func.lower(Scenario.name) == wanted)).first()
+        return _record(row) if row is not None else None
+
+
 def get(scenario_id: int) -> ScenarioRecord:
     with store.session() as s:
         row = s.get(Scenario, scenario_id)

@@ -344,17 +344,29 @@ def _accelerator_url(accelerator_id: str) -> str:
     return str(urls.iloc[0]) if not urls.empty else ""
 
 
-def _serving(params: float, settings: PitchSettings):
-    """(accelerator, estimate) for serving: the chosen one, or the cheapest per token that fits."""
+def serving_accelerators_needed(tokens_per_day: float, tokens_per_second: float) -> int:
+    """Always-on accelerators that serve the average daily load (at least one)."""
+    return max(1, math.ceil(tokens_per_day / (tokens_per_second * SECONDS_PER_DAY)))
+
+
+def _serving(params: float, settings: PitchSettings, tokens_per_day: float):
+    """(accelerator, estimate) for serving: the chosen one, or the one with the lowest monthly bill at this
+    traffic among those that fit (ties: lower $ per 1M tokens)."""
     arch = shape_from_params(params)
     knobs = dict(batch=settings.batch, prompt_tokens=settings.prompt_tokens, output_tokens=settings.output_tokens)
     if settings.serve_accelerator:
         acc = catalogue.accelerator(settings.serve_accelerator)
         return acc, inference_on(arch, acc, **knobs)
     table = inference_across_accelerators(arch, **knobs)
-    ok = table[table["fits"] & table["cost_per_million_tokens_usd"].notna()]
-    pick = ok.sort_values("cost_per_million_tokens_usd").iloc[0]["accelerator_id"] if not ok.empty else \
-        table.sort_values("capacity_gib").iloc[-1]["accelerator_id"]
+    prices = catalogue.accelerators().set_index("accelerator_id")["usd_per_accelerator_hour"]
+    table = table.assign(price=table["accelerator_id"].map(prices))
+    ok = table[table["fits"] & table["price"].notna()].copy()
+    if ok.empty:
+        pick = table.sort_values("capacity_gib").iloc[-1]["accelerator_id"]
+    else:
+        ok["monthly"] = [serving_accelerators_needed(tokens_per_day, tps) * price
+                         for tps, price in zip(ok["tokens_per_second"], ok["price"])]
+        pick = ok.sort_values(["monthly", "cost_per_million_tokens_usd"]).iloc[0]["accelerator_id"]
     acc = catalogue.accelerator(pick)
     return acc, inference_on(arch, acc, **knobs)
 
@@ -375,10 +387,10 @@ def build_cost(row: pd.Series, settings: PitchSettings, lang: str, scenario: str
     validation_error = Fact("validation_error", t("pitch.fact.validation_error", lang), err,
                             "n/a" if err is None else f"±{err:.0f}%",
                             t("pitch.src.validation", lang, n=summary["runs"], mfu=f"{validation.DEFAULT_MFU:.0%}"), "formula")
-    acc, est = _serving(params, settings)
-    yours = _yours(lang, None)
     tokens_day = settings.users_per_day * settings.requests_per_user * settings.output_tokens
-    needed = max(1, math.ceil(tokens_day / (est.tokens_per_second * SECONDS_PER_DAY)))
+    acc, est = _serving(params, settings, tokens_day)
+    yours = _yours(lang, None)
+    needed = serving_accelerators_needed(tokens_day, est.tokens_per_second)
     price = acc.usd_per_accelerator_hour
     monthly = None if price is None else needed * price * 24 * DAYS_PER_MONTH
     effective = None if monthly is None else monthly / (tokens_day * DAYS_PER_MONTH) * 1e6
