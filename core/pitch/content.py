@@ -122,6 +122,7 @@ class Why:
     market: Fact
     market_low_usd_b: float | None
     market_high_usd_b: float | None
+    n_sized: int  # base-year size figures behind the range
     growth: Fact
     figures: list[MarketFigure]  # the figures behind the size range and the growth rate
     risks: list[Risk]
@@ -478,7 +479,7 @@ def build_pitch(use_case_id: str, scenario: ScenarioRecord | None = None, lang: 
         sensitivity=sensitivity_rows(base, state.weights, str(row["use_case_id"]), lang),
         market=market_fact,
         market_low_usd_b=float(sized["usd_b_low"].min()) if not sized.empty else None,
-        market_high_usd_b=float(sized["usd_b_high"].max()) if not sized.empty else None,
+        market_high_usd_b=float(sized["usd_b_high"].max()) if not sized.empty else None, n_sized=len(sized),
         growth=growth_fact, figures=_figures(figs, row), risks=risks, rationale=str(row["scores_note"]),
         market_note=str(row.get("market_note") or "") if not pd.isna(row.get("market_note")) else "",
     )

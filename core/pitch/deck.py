@@ -120,10 +120,12 @@ def build_deck(p: Pitch, images: dict[str, bytes] | None = None) -> bytes:
     _notes(s, [t("pitch.notes.sensitivity", lang), fact_line(w.score), fact_line(w.rank), *_assumption_notes(p)])
 
     # 3 market, every figure followed by its source
-    s = _title(prs, t("pitch.section.market", lang), w.market_note[:160])
+    s = _title(prs, t("pitch.section.market", lang), scenario)
     lines = [body(fact_line(w.market), 14, True), body(fact_line(w.growth), 14, True)]
+    if w.market_note:
+        lines.append(body(t("pitch.market.note", lang, note=w.market_note), 11, False, MUTED))
     if w.market_low_usd_b is not None:
-        lines.append(body(t("pitch.market.range", lang, low=f"{w.market_low_usd_b:,.2f}", high=f"{w.market_high_usd_b:,.2f}"), 13))
+        lines.append(body(t("pitch.market.range", lang, low=f"{w.market_low_usd_b:,.2f}", high=f"{w.market_high_usd_b:,.2f}", n=w.n_sized), 13))
     for f in w.figures:
         lines.append(body(f"{f.text} — {f.citation} · {t('pitch.confidence', lang, c=f.confidence)}", 11))
     _text(s, Inches(0.5), Inches(1.7), Inches(6.2), Inches(5.5), lines)
