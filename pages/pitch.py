@@ -6,7 +6,6 @@ import streamlit as st
 
 from core.explore import data as explorer_data
 from core.explore import market, scenarios
-from core.i18n import LANGUAGES
 from core.lm.loader import ModelLoadError
 from core.lm.registry import models_for_task
 from core.pitch import content, demo
@@ -19,8 +18,6 @@ from pages._shared import lang, tr
 
 st.title(tr("nav.pitch"), anchor=False)
 st.caption(tr("pitch.intro"))
-if st.query_params.get("lang") not in (None, *LANGUAGES):
-    st.warning(tr("pitch.err.bad_lang", lang=safe(st.query_params.get("lang"))))
 
 # scenario: from the URL by name (unknown -> message, default weights), or picked here
 saved = {r.name: r for r in scenarios.list_all()}
