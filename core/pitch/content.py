@@ -400,8 +400,8 @@ def build_cost(row: pd.Series, settings: PitchSettings, lang: str, scenario: str
     return Cost(
         accelerator=catalogue.accelerator(settings.train_accelerator).name, count=settings.train_count,
         finetune=finetune, scratch=scratch, validation_error=validation_error, serve_accelerator=acc.name,
-        memory=f("memory", est.total_gib, f"{est.total_gib:,.1f} GiB / {est.capacity_gib:,.0f} GiB",
-                 t("pitch.src.memory", lang, **knobs)),
+        memory=f("memory", est.total_gib, f"{est.total_gib:,.1f} GiB",
+                 t("pitch.src.memory", lang, capacity=f"{est.capacity_gib:,.0f}", name=acc.name, **knobs)),
         fits=bool(est.fits),
         tokens_per_second=f("tokens_per_second", est.tokens_per_second, f"{est.tokens_per_second:,.0f} tok/s",
                             t("pitch.src.tps", lang, name=acc.name, **knobs)),
