@@ -139,3 +139,16 @@ def test_the_page_speaks_chinese():
     assert at.title[0].value == "路演材料"
     assert "文档机器翻译" in texts(at.header)
     assert "为什么做这个" in {s.value for s in at.subheader}
+
+
+def test_the_explorers_table_links_each_use_case_to_its_pitch():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    table = next(df.value for df in at.dataframe if "pitch" in df.value.columns)
+    first = table.iloc[0]
+    ranked = market.score(explorer_data.catalogue(), market.DEFAULT_WEIGHTS)
+    assert first["pitch"] == f"pitch?use_case={ranked['use_case_id'].iloc[0]}&lang=en"
+    assert len(table) == len(ranked)
