@@ -34,7 +34,7 @@ def market_chart(p: Pitch) -> go.Figure:
     trace = dict(type="bar", orientation="h", y=labels[::-1], x=highs[::-1], marker=dict(color=colors[::-1]),
                  text=text[::-1], textposition="outside", cliponaxis=False,
                  hovertemplate="%{y}: USD %{text}B<extra></extra>")
-    layout = dict(**_LAYOUT, height=140 + 42 * len(labels),
+    layout = dict(**_LAYOUT, height=max(380, 140 + 42 * len(labels)),
                   title=dict(text=t("pitch.chart.market", p.lang)),
                   xaxis=dict(title=dict(text="USD B"), rangemode="tozero"), yaxis=dict(automargin=True))
     return go.Figure(dict(data=[trace], layout=layout))
@@ -59,7 +59,7 @@ def cost_chart(p: Pitch) -> go.Figure:
                  marker=dict(color=[COLORS[line.key] for line in lines]),
                  text=[f"{line.cost_usd.text} · {line.days.text}" for line in lines], textposition="outside",
                  cliponaxis=False)
-    layout = dict(**_LAYOUT, height=420, title=dict(text=t("pitch.chart.cost", p.lang, name=html.escape(p.cost.accelerator),
+    layout = dict(**_LAYOUT, height=340, title=dict(text=t("pitch.chart.cost", p.lang, name=html.escape(p.cost.accelerator),
                                                            k=p.cost.count)),
                   yaxis=dict(type="log", title=dict(text="USD")))
     return go.Figure(dict(data=[trace], layout=layout))

@@ -156,14 +156,15 @@ def build_deck(p: Pitch, images: dict[str, bytes] | None = None) -> bytes:
         for para in cell.text_frame.paragraphs:
             for run in para.runs:
                 _font(run, 12, cell is table.cell(0, 1) or cell is table.cell(0, 2))
-    serving = [fact_line(c.validation_error), t("pitch.cost.serving", lang, name=c.serve_accelerator),
-               fact_line(c.memory), fact_line(c.tokens_per_second), fact_line(c.usd_per_million),
-               fact_line(c.traffic_tokens_per_day), fact_line(c.serve_accelerators_needed), fact_line(c.monthly_usd),
-               fact_line(c.effective_usd_per_million)]
-    _text(s, Inches(0.5), Inches(5.0), Inches(6.3), Inches(2.4), [body(x, 10) for x in serving])
-    _picture(s, images["cost"], "cost", Inches(7.0), Inches(1.7), Inches(5.9))
+    _text(s, Inches(0.5), Inches(5.1), Inches(6.3), Inches(1.2), [body(fact_line(c.validation_error), 11)])
+    _picture(s, images["cost"], "cost", Inches(7.0), Inches(1.6), Inches(5.9))
+    serving = [fact_line(f) for f in (c.memory, c.tokens_per_second, c.usd_per_million, c.traffic_tokens_per_day,
+                                      c.serve_accelerators_needed, c.monthly_usd, c.effective_usd_per_million)]
+    _text(s, Inches(7.0), Inches(3.75), Inches(5.9), Inches(3.6),
+          [body(t("pitch.cost.serving", lang, name=c.serve_accelerator), 12, True)] + [body(x, 10) for x in serving])
     _notes(s, [fact_line(f) for line in (c.finetune, c.scratch) for f in (line.params, line.tokens, line.flops,
-               line.accelerator_hours, line.days, line.cost_usd)] + serving + _assumption_notes(p))
+               line.accelerator_hours, line.days, line.cost_usd)] + [fact_line(c.validation_error)] + serving
+           + _assumption_notes(p))
 
     # 6 demo transcript + model card
     s = _title(prs, t("pitch.section.demo", lang), t(f"explorer.task.{p.task}", lang))
