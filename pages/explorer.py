@@ -78,8 +78,8 @@ table = shown.assign(basis=shown["market_basis"].map(lambda b: tr(f"explorer.bas
                      size=shown["model_params_b"].map(size_label),
                      pitch=[f"pitch?{urlencode(pitch_link(u, active.name if active else None))}" for u in shown["use_case_id"]])
 st.dataframe(
-    table[["rank", "label", "domain_label", "score", "value_index", "feasibility_index", "risk", "market_usd_b",
-           "basis", "growth_pct", "size", "time_to_mvp_months", "pitch"]],
+    table[["rank", "label", "pitch", "domain_label", "score", "value_index", "feasibility_index", "risk", "market_usd_b",
+           "basis", "growth_pct", "size", "time_to_mvp_months"]],
     hide_index=True, width="stretch", height=min(38 + 35 * len(table), 460),
     column_config={
         "rank": st.column_config.NumberColumn("#", width="small"),
@@ -92,7 +92,8 @@ st.dataframe(
         "basis": tr("explorer.col.basis"),
         "growth_pct": st.column_config.NumberColumn(tr("explorer.col.growth"), format="%.1f%%"),
         "size": tr("explorer.col.size"), "time_to_mvp_months": tr("explorer.col.mvp"),
-        "pitch": st.column_config.LinkColumn(tr("explorer.col.pitch"), display_text=tr("explorer.col.pitch") + " ↗"),
+        "pitch": st.column_config.LinkColumn(tr("explorer.col.pitch"), display_text=tr("explorer.col.pitch") + " ↗",
+                                             width="small"),
     })
 st.download_button(tr("explorer.export"), market.ranked_table(shown).to_csv(index=False).encode("utf-8"),
                    file_name="opportunity_ranking.csv", mime="text/csv", icon=":material/download:")
