@@ -26,7 +26,8 @@ os.environ["OPPLAB_STATE_DIR"] = str(STATE)
 os.environ["DATABASE_URL"] = f"sqlite:///{STATE / 'opplab.db'}"
 sys.path.insert(0, str(ROOT))
 
-from core.pitch.content import DemoTranscript, build_pitch  # noqa: E402
+from core.pitch.content import build_pitch  # noqa: E402
+from core.pitch.types import DemoTranscript  # noqa: E402
 from core.pitch.exports import EXPORTS  # noqa: E402
 
 

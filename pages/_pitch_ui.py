@@ -7,7 +7,7 @@ import streamlit as st
 from core.estimate import catalogue
 from core.estimate.inputs import InputError, messages, parse
 from core.pitch import charts
-from core.pitch.content import Fact, Pitch, PitchSettings
+from core.pitch.types import Fact, Pitch, PitchSettings
 from pages._explorer_ui import safe
 from pages._shared import lang, tr
 

@@ -14,13 +14,14 @@ from core.estimate.training import chinchilla_optimal_tokens, estimate_training
 from core.explore import data as explorer_data
 from core.explore import market, scenarios
 from core.explore.scenarios import ScenarioState
-from core.pitch import content, demo
-from core.pitch.content import PitchError, PitchSettings, build_pitch
+from core.pitch import demo
+from core.pitch.content import build_pitch
+from core.pitch.types import PitchError, PitchSettings
 from tests.conftest import ROOT
 
 
 def test_core_pitch_never_imports_streamlit():
-    code = "import sys, core.pitch.content, core.pitch.deck, core.pitch.brief, core.pitch.demo, core.pitch.exports, " \
+    code = "import sys, core.pitch.content, core.pitch.cost, core.pitch.types, core.pitch.deck, core.pitch.brief, core.pitch.demo, core.pitch.exports, " \
            "core.cli.pitch; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -173,4 +174,4 @@ def test_settings_are_bounded():
     with pytest.raises(InputError) as exc:
         parse(PitchSettings, {"users_per_day": 0, "mfu": 1.5})
     assert set(exc.value.errors) == {"users_per_day", "mfu"}
-    assert content.PitchSettings().batch == 8
+    assert PitchSettings().batch == 8

@@ -56,13 +56,13 @@ def main(argv: list[str]) -> int:
     from core.estimate.inputs import InputError, parse
     from core.explore import scenarios
     from core.i18n import LANGUAGES
-    from core.pitch import content, demo
+    from core.pitch import content, demo, types
     from core.pitch.exports import EXPORTS
 
     if args.lang not in LANGUAGES:
         return _fail(f"unknown language {args.lang!r}; use en or zh")
     try:
-        settings = parse(content.PitchSettings, {
+        settings = parse(types.PitchSettings, {
             "train_accelerator": args.train_accelerator, "train_count": args.train_count, "mfu": args.mfu,
             "serve_accelerator": args.serve_accelerator, "users_per_day": args.users, "requests_per_user": args.requests,
             "prompt_tokens": args.prompt_tokens, "output_tokens": args.output_tokens, "batch": args.batch})
@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
         return _fail("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
     except KeyError as exc:
         return _fail(exc.args[0])
-    except content.PitchError:
+    except types.PitchError:
         return _fail(f"unknown use case {args.use_case!r} (see python -m core explore --top 100)")
     record = None
     if args.scenario is not None:

@@ -9,7 +9,7 @@ from html import escape
 
 from core.i18n import t
 from core.pitch.charts import figures
-from core.pitch.content import Fact, Pitch
+from core.pitch.types import Fact, Pitch
 from core.pitch.render import data_uri, pdf, png
 
 CSS = """

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from core.explore.data import USD_UNITS, parse_value
 from core.i18n import t
-from core.pitch.content import Pitch
+from core.pitch.types import Pitch
 
 _LAYOUT = dict(margin=dict(l=10, r=30, t=50, b=10), font=dict(size=14, family="DejaVu Sans, WenQuanYi Zen Hei, sans-serif"),
                paper_bgcolor="white", plot_bgcolor="#f7f7f9")

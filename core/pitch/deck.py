@@ -21,7 +21,7 @@ from pptx.util import Inches, Pt
 
 from core.i18n import t
 from core.pitch.charts import figures
-from core.pitch.content import Fact, Pitch
+from core.pitch.types import Fact, Pitch
 from core.pitch.render import png
 
 SLIDES = ("title", "opportunity", "market", "risks", "cost", "demo", "next", "sources")

@@ -15,7 +15,7 @@ from core.i18n import t
 from core.lm import cards
 from core.lm.registry import BASE_MODEL_ID, ModelInfo, models_for_task
 from core.lm.tasks import TASKS
-from core.pitch.content import DemoSection, DemoTranscript
+from core.pitch.types import DemoSection, DemoTranscript
 
 MAX_PROMPT_CHARS = 2000
 GENERATION_TOKENS = 96

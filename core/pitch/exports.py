@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from core.pitch.content import Pitch
+from core.pitch.types import Pitch
 
 
 @dataclass(frozen=True)
