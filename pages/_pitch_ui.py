@@ -72,7 +72,7 @@ def why(p: Pitch) -> None:
                          "year": tr("explorer.src.published_year"), "confidence": tr("explorer.src.confidence"),
                          "url": st.column_config.LinkColumn(tr("explorer.details.link"), display_text="↗")})
     st.markdown(f"**{tr('pitch.section.risks')}**")
-    st.markdown("\n".join(f"- {tr('pitch.risk.line', label=r.label, rating=f'{r.rating:g}')}" for r in w.risks))
+    st.markdown("\n".join(f"- {safe(r.line(lang()))}" for r in w.risks))
     st.caption(tr("pitch.risk.rationale", text=w.rationale))
 
 

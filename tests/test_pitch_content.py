@@ -175,3 +175,14 @@ def test_settings_are_bounded():
         parse(PitchSettings, {"users_per_day": 0, "mfu": 1.5})
     assert set(exc.value.errors) == {"users_per_day", "mfu"}
     assert PitchSettings().batch == 8
+
+
+def test_an_edited_risk_rating_is_your_assumption_and_the_others_the_catalogues(state_dir):
+    rec = scenarios.create("Risk edit", ScenarioState(overrides={"credit-scoring": {"risk_regulation": 2}}))
+    try:
+        risks = {r.key: r for r in build_pitch("credit-scoring", scenarios.get(rec.id)).why.risks}
+        assert risks["regulation"].rating == 2 and risks["regulation"].source == "your assumption (scenario “Risk edit”)"
+        assert risks["privacy"].source.startswith("editorial 1–5 rating")
+        assert risks["regulation"].line("en") == "Regulation: 2 / 5 (5 = highest risk) — your assumption (scenario “Risk edit”)"
+    finally:
+        scenarios.delete(rec.id)

@@ -42,7 +42,7 @@ def build_html(p: Pitch, images: dict[str, bytes] | None = None) -> str:
                    f"{escape(t('pitch.confidence', lang, c=f.confidence))}</span></li>" for f in w.figures)
     rng = (f"<li>{escape(t('pitch.market.range', lang, low=f'{w.market_low_usd_b:,.2f}', high=f'{w.market_high_usd_b:,.2f}', n=w.n_sized))}</li>"
            if w.market_low_usd_b is not None else "")
-    risks = "".join(f"<li>{escape(t('pitch.risk.line', lang, label=r.label, rating=f'{r.rating:g}'))}</li>" for r in w.risks)
+    risks = "".join(f"<li>{escape(r.line(lang))}</li>" for r in w.risks)
     moves = "".join(f"<li>{escape(t('pitch.sens.line', lang, criterion=r.label, weight=f'{r.weight:g}', best=r.best_rank, worst=r.worst_rank))}</li>"
                     for r in w.sensitivity[:3])
     rows = "".join(f"<tr><td>{escape(a.label)}</td><td>{escape(a.text)}</td><td>{escape(b.text)}</td></tr>"

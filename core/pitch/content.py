@@ -127,7 +127,8 @@ def build_pitch(use_case_id: str, scenario: ScenarioRecord | None = None, lang: 
     market_fact, growth_fact = _market_facts(row, figs, lang, name)
     weights_src = t("pitch.src.weights_scenario", lang, name=name) if name else t("pitch.src.weights_default", lang)
     zh = lang == "zh"
-    risks = [Risk(k, t(f"explorer.crit.{k}", lang), float(row[col]), str(row["scores_note"]))
+    risks = [Risk(k, t(f"explorer.crit.{k}", lang), float(row[col]),
+                  yours(lang, name) if col in overrides else t("pitch.src.rating", lang))
              for k, col in (("privacy", "risk_privacy"), ("bias", "risk_bias"), ("regulation", "risk_regulation"),
                             ("competition", "competition"))]
     sized = figs[figs["role"] == "range"]

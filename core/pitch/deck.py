@@ -135,7 +135,7 @@ def build_deck(p: Pitch, images: dict[str, bytes] | None = None) -> bytes:
     # 4 risks with their rationale
     s = _title(prs, t("pitch.section.risks", lang))
     _text(s, Inches(0.5), Inches(1.7), Inches(12.3), Inches(5.3),
-          [body(t("pitch.risk.line", lang, label=r.label, rating=f"{r.rating:g}"), 18, True) for r in w.risks]
+          [body(r.line(lang), 16, True) for r in w.risks]
           + [body(t("pitch.risk.rationale", lang, text=w.rationale), 15, False, MUTED)])
     _notes(s, [t("pitch.src.rating", lang), w.rationale])
 

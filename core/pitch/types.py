@@ -91,7 +91,10 @@ class Risk:
     key: str
     label: str
     rating: float  # 1-5, 5 = worst
-    source: str
+    source: str  # the catalogue's editorial rating, or "your assumption" when a scenario edited it
+
+    def line(self, lang: str) -> str:
+        return t("pitch.risk.line", lang, label=self.label, rating=f"{self.rating:g}") + f" — {self.source}"
 
 
 @dataclass
