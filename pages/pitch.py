@@ -10,13 +10,16 @@ from core.lm.loader import ModelLoadError
 from core.lm.registry import models_for_task
 from core.pitch import content, demo
 from core.pitch.exports import EXPORTS, file_name
-from core.pitch.render import RenderError
+from core.pitch.render import RenderError, warm_up
 from pages._demos import cached_model, escape_md
 from pages._explorer_ui import safe
 from pages._pitch_ui import cost, facts_table, next_steps, settings_form, why
 from pages._shared import lang, tr
 
 st.title(tr("nav.pitch"), anchor=False)
+if not st.session_state.get("_pitch_warm"):  # start the export browsers while the user reads
+    st.session_state["_pitch_warm"] = True
+    warm_up()
 st.caption(tr("pitch.intro"))
 
 # scenario: from the URL by name (unknown -> message, default weights), or picked here

@@ -81,6 +81,10 @@ def main(argv: list[str]) -> int:
         if record is None:
             return _fail(f"no scenario named {args.scenario!r} (see python -m core explore --list-scenarios)")
 
+    if args.pptx or args.pdf:
+        from core.pitch.render import warm_up
+
+        warm_up()  # the browsers start while the demo runs and the content is built
     timings: dict[str, float] = {}
     name = str(row["name_zh"] if args.lang == "zh" else row["name"])
     section = demo.demo_section(str(row["task"]), str(row["use_case_id"]), args.lang, args.model)
