@@ -225,3 +225,23 @@ def test_cli_writes_both_files_with_the_demo_captured(tiny_dir, tmp_path):
     assert set(body["timings"]) >= {"pptx_s", "pdf_s", "demo_s"}
     assert len(Presentation(str(tmp_path / "d.pptx")).slides) == 8
     assert (tmp_path / "b.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_pdfs_printed_from_several_threads_share_one_browser_and_all_succeed():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.pitch import render
+
+    pages = [f"<!doctype html><meta charset='utf-8'><p>page {i} 第{i}页</p>" for i in range(3)]
+    with ThreadPoolExecutor(3) as pool:  # Streamlit runs each rerun in its own thread
+        out = list(pool.map(render.pdf, pages))
+    assert all(pdf.startswith(b"%PDF") for pdf in out)
+    assert render._printer._thread is not None and render._printer._thread.is_alive()
+
+
+def test_a_missing_chromium_is_a_clear_render_error(monkeypatch):
+    from core.pitch import render
+
+    monkeypatch.setattr(render, "CHROMIUM", "/no/such/chromium")
+    with pytest.raises(render.RenderError, match="Chromium not found at /no/such/chromium"):
+        render._Printer().print("<p>x</p>", timeout_s=60)
