@@ -20,6 +20,7 @@ COMMANDS = {
     "generate": "generate text with a model",
     "runs": "list, show and share training runs",
     "db": "database schema: current revision, upgrade, downgrade",
+    "pitch": "export one use case's pitch pack: PowerPoint deck and one-page PDF brief",
 }
 
 

@@ -22,6 +22,7 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/home.py", "nav.home", ":material/home:", "nav.section.explore", "home", default=True),
     PageSpec("pages/explorer.py", "nav.explorer", ":material/travel_explore:", "nav.section.explore", "explorer"),
     PageSpec("pages/scenarios.py", "nav.scenarios", ":material/bookmarks:", "nav.section.explore", "scenarios"),
+    PageSpec("pages/pitch.py", "nav.pitch", ":material/co_present:", "nav.section.explore", "pitch"),
     PageSpec("pages/training_cost.py", "nav.training_cost", ":material/payments:", "nav.section.estimate", "training-cost"),
     PageSpec("pages/memory_inference.py", "nav.memory_inference", ":material/memory:", "nav.section.estimate", "memory-inference"),
     PageSpec("pages/generate.py", "nav.generate", ":material/edit_note:", "nav.section.demo", "generate"),

@@ -42,7 +42,7 @@ class Scenario(SQLModel, table=True):
     __table_args__ = (Index("ux_scenario_owner_name", "owner", "name", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(index=True, max_length=120)  # unique per owner (case-insensitively, checked in core.scenarios)
+    name: str = Field(index=True, max_length=120)  # unique per owner (case-insensitively, checked in core.explore.scenarios)
     owner: str = Field(default="local", index=True, max_length=OWNER_MAX)
     shared: bool = False
     payload: str = "{}"  # JSON: {"weights": {...}, "filters": {...}, "selected": [...], "overrides": {...}, "view": ...}

@@ -9,7 +9,7 @@ import streamlit as st
 from core import owner
 from core.lm import cards
 from core.lm.loader import ModelLoadError, load_model, resolve
-from core.lm.registry import demo_order, list_models
+from core.lm.registry import models_for_task
 from pages._auth import auth_enabled, me
 from pages._shared import tr
 
@@ -31,8 +31,7 @@ def cached_model(ref: str, model_owner: str | None = None):
 
 
 def model_options(task: str) -> list[str]:
-    models = list_models(None if task == "generation" else task, actor=me())
-    return [m.id for m in demo_order(models, task)]
+    return [m.id for m in models_for_task(task, actor=me())]
 
 
 def sidebar_model_picker(url_path: str) -> None:

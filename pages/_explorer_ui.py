@@ -1,4 +1,4 @@
-"""Widgets shared by the Explorer and Scenarios pages (UI wiring only; logic is in core.market/scenarios).
+"""Widgets shared by the Explorer and Scenarios pages (UI wiring only; logic is in core.explore).
 
 Every explorer setting lives in the URL, so a copied link reproduces the view. Widgets whose values
 read the same in every language (weights, model size, search text, scenario name) are bound with
@@ -12,7 +12,8 @@ import re
 
 import streamlit as st
 
-from core import explorer_data, market, scenarios
+from core.explore import data as explorer_data
+from core.explore import market, scenarios
 from pages._shared import lang, tr
 
 DEMO_PAGES = {"generation": "pages/generate.py", "qa": "pages/qa.py", "translation": "pages/translate.py",
@@ -163,7 +164,12 @@ def apply_state(state: scenarios.ScenarioState, scenario_id: int | None = None) 
     st.session_state["ex_scenario"] = scenario_id
 
 
-def render_details(shown, labels: dict[str, str]) -> None:
+def pitch_link(use_case_id: str, scenario_name: str | None = None) -> dict[str, str]:
+    """Query parameters of the Pitch page for a use case (and the active scenario)."""
+    return {"use_case": use_case_id, "lang": lang()} | ({"scenario": scenario_name} if scenario_name else {})
+
+
+def render_details(shown, labels: dict[str, str], scenario_name: str | None = None) -> None:
     """One use case: description, model assumption, market basis and every source figure."""
     uid = st.selectbox(tr("explorer.details.pick"), list(shown["use_case_id"]), format_func=labels.get, key="ex_uc")
     row = shown.set_index("use_case_id").loc[uid]
@@ -178,7 +184,7 @@ def render_details(shown, labels: dict[str, str]) -> None:
     c3.metric(tr("explorer.col.size"), size_label(row["model_params_b"]),
               tr("explorer.details.tokens", tokens=f"{row['training_tokens_b']:g}"), **quiet)
     st.caption(tr("explorer.details.model_note") + " " + str(row["model_note"]))
-    links = st.columns(3)
+    links = st.columns(4)
     links[0].page_link("pages/training_cost.py", label=tr("explorer.details.cost"), icon=":material/payments:",
                        query_params={"use_case": uid, "lang": lang()})
     links[1].page_link("pages/memory_inference.py", label=tr("explorer.details.memory"), icon=":material/memory:",
@@ -186,6 +192,8 @@ def render_details(shown, labels: dict[str, str]) -> None:
     if row["task"] in DEMO_PAGES:
         links[2].page_link(DEMO_PAGES[row["task"]], label=tr("explorer.details.demo"), icon=":material/play_circle:",
                            query_params={"lang": lang()})
+    links[3].page_link("pages/pitch.py", label=tr("explorer.details.pitch"), icon=":material/co_present:",
+                       query_params=pitch_link(uid, scenario_name))
     if str(row.get("market_note") or "").strip():
         st.caption(tr("explorer.details.market_note") + " " + str(row["market_note"]))
     st.caption(tr("explorer.details.scores_note") + " " + str(row["scores_note"]))

@@ -1,10 +1,13 @@
 """Explorer: score AI use cases with your own weights; matrix, treemap, radar, sensitivity, ranked table.
 Weights, filters, the view and the selection live in the URL, so a link reproduces the view."""
+from urllib.parse import urlencode
+
 import streamlit as st
 
-from core import explorer_charts as charts
-from core import explorer_data, market, scenarios
-from pages._explorer_ui import (clear_filters, err, filters_from_widgets, money, render_details,
+from core.explore import charts
+from core.explore import data as explorer_data
+from core.explore import market, scenarios
+from pages._explorer_ui import (clear_filters, err, filters_from_widgets, money, pitch_link, render_details,
                                 render_filters, render_weights, safe, size_label, sync_from_url, sync_to_url)
 from pages._auth import me
 from pages._shared import lang, tr
@@ -74,9 +77,10 @@ sync_to_url()
 st.subheader(tr("explorer.table.title"))
 table = shown.assign(basis=shown["market_basis"].map(lambda b: tr(f"explorer.basis.{b}")),
                      risk=shown["risk_level"].map(lambda r: tr(f"explorer.risk.{r}")),
-                     size=shown["model_params_b"].map(size_label))
+                     size=shown["model_params_b"].map(size_label),
+                     pitch=[f"pitch?{urlencode(pitch_link(u, active.name if active else None))}" for u in shown["use_case_id"]])
 st.dataframe(
-    table[["rank", "label", "domain_label", "score", "value_index", "feasibility_index", "risk", "market_usd_b",
+    table[["rank", "label", "pitch", "domain_label", "score", "value_index", "feasibility_index", "risk", "market_usd_b",
            "basis", "growth_pct", "size", "time_to_mvp_months"]],
     hide_index=True, width="stretch", height=min(38 + 35 * len(table), 460),
     column_config={
@@ -90,6 +94,8 @@ st.dataframe(
         "basis": tr("explorer.col.basis"),
         "growth_pct": st.column_config.NumberColumn(tr("explorer.col.growth"), format="%.1f%%"),
         "size": tr("explorer.col.size"), "time_to_mvp_months": tr("explorer.col.mvp"),
+        "pitch": st.column_config.LinkColumn(tr("explorer.col.pitch"), display_text=tr("explorer.col.pitch") + " ↗",
+                                             width="small"),
     })
 st.download_button(tr("explorer.export"), market.ranked_table(shown).to_csv(index=False).encode("utf-8"),
                    file_name="opportunity_ranking.csv", mime="text/csv", icon=":material/download:")
@@ -97,7 +103,7 @@ st.download_button(tr("explorer.export"), market.ranked_table(shown).to_csv(inde
 details = st.expander(tr("explorer.details"), icon=":material/source:", key="ex_details", on_change="rerun")
 if details.open:  # built only when opened: keeps the rerun short
     with details:
-        render_details(shown, labels)
+        render_details(shown, labels, active.name if active else None)
 
 with st.form("ex_save", clear_on_submit=False, border=True):
     st.markdown(f"**{tr('explorer.save.title')}**")

@@ -1,8 +1,9 @@
 """Home: what Opportunity Lab answers, the catalogue at a glance and the top opportunities."""
 import streamlit as st
 
-from core import explorer_charts as charts
-from core import explorer_data, market
+from core.explore import charts
+from core.explore import data as explorer_data
+from core.explore import market
 from pages._explorer_ui import money, size_label
 from pages._shared import lang, tr
 

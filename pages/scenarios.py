@@ -4,8 +4,9 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core import explorer_charts as charts
-from core import explorer_data, market, scenarios
+from core.explore import charts
+from core.explore import data as explorer_data
+from core.explore import market, scenarios
 from pages._auth import auth_enabled, me
 from pages._explorer_ui import apply_state, err, safe
 from pages._shared import lang, tr

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import explorer_charts as charts
-from core import explorer_data, market, scenarios
+from core.explore import charts
+from core.explore import data as explorer_data
+from core.explore import market, scenarios
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,10 @@ import sys
 import pandas as pd
 import pytest
 
-from core import explorer_data, market, scenarios
+from core.explore import data as explorer_data
+from core.explore import market, scenarios
 from core.cli import explore
-from core.scenarios import ScenarioState
+from core.explore.scenarios import ScenarioState
 from tests.conftest import ROOT
 from tests.test_explorer_scenarios import empty_store  # noqa: F401  (autouse: an empty Scenario table)
 

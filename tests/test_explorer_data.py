@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from core import explorer_data
+from core.explore import data as explorer_data
 from tests.conftest import ROOT
 
 DATA = ROOT / "data"

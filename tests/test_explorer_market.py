@@ -1,4 +1,4 @@
-"""Opportunity scoring (core.market): weights, fixed scales, risks as penalties, filters, overrides,
+"""Opportunity scoring (core.explore.market): weights, fixed scales, risks as penalties, filters, overrides,
 sensitivity."""
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from core import explorer_data, market
+from core.explore import data as explorer_data
+from core.explore import market
 
 
 def _uc(uid: str, **kw) -> dict:

@@ -1,4 +1,4 @@
-"""Saved scenarios (core.scenarios): validation, CRUD on the store, edited assumptions, comparison.
+"""Saved scenarios (core.explore.scenarios): validation, CRUD on the store, edited assumptions, comparison.
 A failed action must change nothing."""
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 from sqlmodel import delete as sql_delete
 
-from core import explorer_data, market, scenarios, store
-from core.scenarios import ScenarioError, ScenarioState
+from core import store
+from core.explore import data as explorer_data
+from core.explore import market, scenarios
+from core.explore.scenarios import ScenarioError, ScenarioState
 
 
 def _delete_scenarios() -> None:

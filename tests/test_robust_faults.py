@@ -14,14 +14,15 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from core import jobs, scenarios, store
+from core import jobs, store
+from core.explore import scenarios
 from core.lm.train import TrainConfig
 from core.nav import PAGES
 from tests.conftest import ROOT
 
 WRITER = """
 import sys
-from core import scenarios
+from core.explore import scenarios
 prefix = sys.argv[1]
 i = 0
 while True:

@@ -232,7 +232,7 @@ def test_estimate_inputs_accept_or_say_why_in_both_languages(name, data):
 @FAST
 @given(anything, anything, st.dictionaries(texts, anything, max_size=4), st.dictionaries(texts, anything, max_size=3))
 def test_scenario_validators_accept_or_raise_scenario_error(name, notes, weights, payload):
-    from core import scenarios
+    from core.explore import scenarios
     from core.i18n import t
 
     for check, value in ((scenarios.validate_name, name), (scenarios.validate_notes, notes),

@@ -9,10 +9,11 @@ import json
 import pytest
 from sqlmodel import delete as sql_delete
 
-from core import jobs, owner, scenarios, store
+from core import jobs, owner, store
+from core.explore import scenarios
 from core.__main__ import main as cli
 from core.lm import loader, registry
-from core.scenarios import ScenarioError, ScenarioState
+from core.explore.scenarios import ScenarioError, ScenarioState
 
 ANN = owner.actor_for("Ann@Example.com")
 BOB = owner.actor_for("bob@example.com")

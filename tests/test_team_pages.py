@@ -9,8 +9,9 @@ import pytest
 from sqlmodel import delete as sql_delete
 from streamlit.testing.v1 import AppTest
 
-from core import owner, scenarios, store
-from core.scenarios import ScenarioState
+from core import owner, store
+from core.explore import scenarios
+from core.explore.scenarios import ScenarioState
 from tests.conftest import ROOT
 
 ANN, BOB = "ann@example.com", "bob@example.com"

@@ -24,7 +24,7 @@ from core.cli import CliParser
 
 
 def _weights(pairs: list[str], base: dict[str, float]) -> dict[str, float]:
-    from core import market
+    from core.explore import market
 
     weights = dict(base)
     for pair in pairs:
@@ -57,7 +57,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
 
-    from core import explorer_data, market, scenarios
+    from core.explore import data as explorer_data
+    from core.explore import market, scenarios
 
     if args.list_scenarios:
         rows = [{"id": r.id, "name": r.name, "edited_use_cases": len(r.state.overrides), "notes": r.notes,
@@ -70,11 +71,11 @@ def main(argv: list[str]) -> int:
         return 2
     state = scenarios.ScenarioState()
     if args.scenario is not None:
-        match = [r for r in scenarios.list_all() if r.name.lower() == args.scenario.strip().lower()]
-        if not match:
+        match = scenarios.find(args.scenario)
+        if match is None:
             print(f"error: no scenario named {args.scenario!r} (see --list-scenarios)", file=sys.stderr)
             return 2
-        state = match[0].state
+        state = match.state
     try:
         weights = _weights(args.weight, state.weights)
         market.normalise_weights(weights)

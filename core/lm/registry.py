@@ -157,6 +157,12 @@ def list_models(task: str | None = None, *, actor: Actor | None = None) -> list[
     return models
 
 
+def models_for_task(task: str, *, actor: Actor | None = None) -> list[ModelInfo]:
+    """The models a demo of `task` offers, best first (see demo_order); for generation every model
+    qualifies: a fine-tuned model can still generate."""
+    return demo_order(list_models(None if task == "generation" else task, actor=actor), task)
+
+
 def get_model(id: str, *, actor: Actor | None = None) -> ModelInfo:
     models = list_models(actor=actor)
     for info in models:

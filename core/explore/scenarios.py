@@ -20,7 +20,8 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
-from core import market, owner, store
+from core import owner, store
+from core.explore import market
 from core.owner import Actor
 from core.store import Scenario, utcnow
 
@@ -253,6 +254,18 @@ def list_all(*, actor: Actor | None = None) -> list[ScenarioRecord]:
     with store.session() as s:
         rows = s.exec(query.order_by(Scenario.updated_at.desc(), Scenario.id.desc())).all()
         return [_record(r) for r in rows]
+
+
+def find(name: str, *, actor: Actor | None = None) -> ScenarioRecord | None:
+    """The scenario with this name (case-insensitive) that `actor` may see, their own first
+    (names are unique per owner), or None."""
+    actor = owner.resolve(actor)
+    wanted = unicodedata.normalize("NFC", str(name or "")).strip().lower()
+    query = owner.visible(select(Scenario), Scenario, actor).where(func.lower(Scenario.name) == wanted)
+    with store.session() as s:
+        rows = s.exec(query.order_by(Scenario.id)).all()
+        rows.sort(key=lambda r: r.owner != actor.user)
+        return _record(rows[0]) if rows else None
 
 
 def get(scenario_id: int, *, actor: Actor | None = None) -> ScenarioRecord:

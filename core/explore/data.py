@@ -7,7 +7,7 @@ scoring uses, each with its basis:
 * sourced    - median of the base-year figures for the use case's segment (range = min..max);
 * parent     - growth only: the CAGR of a broader segment, used as a proxy;
 * assumption - a labelled number from use_cases.csv (no usable public figure exists);
-* user       - a value the user edited inside a scenario (applied later, core.market).
+* user       - a value the user edited inside a scenario (applied later, core.explore.market).
 
 Which figures count towards a range (`role` == "range"): metric market_size, no forecast year,
 unit exactly "USD billion" or "USD million" (CNY, GBP, revenue, ARR and spend rows are shown but
@@ -123,7 +123,7 @@ def _csv_key() -> tuple:
 
 @lru_cache(maxsize=2)
 def _load(_key: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from core.market import search_text
+    from core.explore.market import search_text
 
     figures = prepare_figures(catalog.table("market_figures"))
     resolved = resolve(catalog.table("use_cases"), figures)

@@ -1,5 +1,5 @@
-"""Plotly figures for the explorer. Inputs are scored, localised frames (core.market.score +
-core.explorer_data.localise); labels come from core.i18n so the charts follow the UI language."""
+"""Plotly figures for the explorer. Inputs are scored, localised frames (core.explore.market.score +
+core.explore.data.localise); labels come from core.i18n so the charts follow the UI language."""
 from __future__ import annotations
 
 import html
@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.i18n import t
-from core.market import CRITERIA
+from core.explore.market import CRITERIA
 
 RISK_SCALE = [[0.0, "#2e9e5b"], [0.5, "#f2c14e"], [1.0, "#d64545"]]  # low .. high risk
 SCORE_SCALE = "Tealgrn"

@@ -155,7 +155,7 @@ def apply_overrides(df: pd.DataFrame, overrides: dict[str, dict[str, float]]) ->
     """The catalogue with a scenario's edited assumptions applied (the shipped table is untouched).
 
     Edited market sizes or growth rates get the basis "user"; `edited` lists the changed columns.
-    Values must already be validated (core.scenarios.validate_overrides)."""
+    Values must already be validated (core.explore.scenarios.validate_overrides)."""
     out = df.copy()
     out["edited"] = ""
     if not overrides:
