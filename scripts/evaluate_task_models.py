@@ -29,6 +29,7 @@ REALISTIC = {"qa": "data/tasks/qa/test_realistic.jsonl", "translation": "data/ta
 OLD = {"qa": "data/tasks/qa/test.jsonl", "translation": "data/tasks/translation/test.tsv",
        "sentiment": "data/tasks/sentiment/test.csv"}
 CANDIDATES = {task: [f"{task}-qwen2.5-0.5b", f"{task}-smollm2-lora"] for task in REALISTIC}
+CANDIDATES["sentiment"].append("sentiment-routed-en-zh")  # each review to the model best for its language
 HEADLINE = {"qa": "f1", "translation": "chrf_4dir", "sentiment": "accuracy"}
 DROP = ("model", "task", "decoder", "seconds", "predictions", "by_direction")
 
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="*", help="only these model ids")
     p.add_argument("--secondary-limit", type=int, default=100)
     p.add_argument("--no-write", action="store_true", help="print only; leave the cards alone")
+    p.add_argument("--cards-only", action="store_true",
+                   help="no evaluation: write the cards from bench/results/task_models.json")
     args = p.parse_args(argv)
 
     from core.lm.evaluate import evaluate
@@ -52,10 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     results_path = ROOT / "bench" / "results" / "task_models.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     for task in args.tasks:
-        examples = load_task_examples(task, ROOT / REALISTIC[task])
-        old = load_task_examples(task, ROOT / OLD[task])
+        if not args.cards_only:
+            examples = load_task_examples(task, ROOT / REALISTIC[task])
+            old = load_task_examples(task, ROOT / OLD[task])
         for model_id in CANDIDATES[task]:
-            if args.models and model_id not in args.models:
+            if args.cards_only or args.models and model_id not in args.models:
                 continue
             card_path = ROOT / "data" / "models" / model_id / "model_card.json"
             if not card_path.is_file():

@@ -175,3 +175,38 @@ def test_a_prompted_task_model_loads_its_base_with_its_own_card(tmp_path, tiny_d
     assert "system" in inference.build_prompt(lm, "qa", {"context": "c", "question": "q"})
     order = registry.demo_order(registry.list_models("qa"), "qa")
     assert order[0].id == "qa-prompted"
+
+
+# ------------------------------------------------------------------ shared bases, routed models
+def _card(data, model_id: str, card: dict) -> None:
+    (data / "models" / model_id).mkdir(parents=True)
+    (data / "models" / model_id / "model_card.json").write_text(json.dumps(card))
+
+
+def test_prompted_task_models_on_one_base_share_its_weights_and_lock(tmp_path, tiny_dir, monkeypatch):
+    data = tmp_path / "data"
+    _card(data, "qa-p", {"task": "qa", "base": str(tiny_dir), "prompt_version": 2})
+    _card(data, "translation-p", {"task": "translation", "base": str(tiny_dir), "prompt_version": 2})
+    monkeypatch.setenv("OPPLAB_DATA_DIR", str(data))
+    a, b = load_model("qa-p"), load_model("translation-p")
+    assert a.model is b.model and a.lock is b.lock and a.fast is b.fast
+    assert (a.info.id, b.info.id) == ("qa-p", "translation-p")
+
+
+def test_a_routed_sentiment_model_sends_each_text_to_its_languages_model(tmp_path, tiny_dir, monkeypatch):
+    other = make_tiny_llama(tmp_path / "other-tiny", seed=11)
+    data = tmp_path / "data"
+    _card(data, "sent-zh", {"task": "sentiment", "base": str(other), "prompt_version": 2})
+    _card(data, "sent-en", {"task": "sentiment", "base": str(tiny_dir)})
+    _card(data, "sent-routed", {"task": "sentiment", "route": {"default": "sent-en", "zh": "sent-zh"}})
+    monkeypatch.setenv("OPPLAB_DATA_DIR", str(data))
+    routed = load_model("sent-routed")
+    texts = ["外卖等了一个半小时，饭菜全凉了。", "Great film.", "这部电影很好看 but too long"]
+    assert [inference.text_language(t) for t in texts] == ["zh", "en", "zh"]
+    got = inference.predict_sentiment(routed, texts)
+    zh = inference.predict_sentiment(load_model("sent-zh"), [texts[0], texts[2]])
+    en = inference.predict_sentiment(load_model("sent-en"), [texts[1]])
+    assert [p.positive for p in got] == pytest.approx([zh[0].positive, en[0].positive, zh[1].positive])
+    # a classifier routed by language is offered on its task's page, not as a text generator
+    assert "sent-routed" in [m.id for m in registry.models_for_task("sentiment")]
+    assert "sent-routed" not in [m.id for m in registry.models_for_task("generation")]

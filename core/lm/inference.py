@@ -155,9 +155,28 @@ def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]]) -> torch.Tensor:
     return out
 
 
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def text_language(text: str) -> str:
+    """"zh" when at least a fifth of the letters are Chinese characters, else "en" (routing only)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    han = sum(1 for ch in letters if _CJK.match(ch))
+    return "zh" if letters and han / len(letters) >= 0.2 else "en"
+
+
 def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = None) -> list[SentimentPrediction]:
     if not texts:
         return []
+    if hasattr(lm, "routes"):  # a routed model: each text to the model measured best for its language
+        out: list[SentimentPrediction | None] = [None] * len(texts)
+        groups: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            groups.setdefault(text_language(text), []).append(i)
+        for lang, idx in groups.items():
+            for i, pred in zip(idx, predict_sentiment(lm.for_lang(lang), [texts[i] for i in idx], calibrate)):
+                out[i] = pred
+        return out  # type: ignore[return-value]
     calibrate = calibrated_by_default(lm) if calibrate is None else calibrate
     tok = lm.tokenizer
     prompt_ids, cut = [], []
@@ -269,10 +288,7 @@ def select_passage(lm: Any, context: str, question: str, max_tokens: int = MAX_C
 def answer_question(lm: Any, context: str, question: str, max_new_tokens: int = 32, constrained: bool = True,
                     use_fast: bool = True) -> Answer:
     passage, note = select_passage(lm, context, question)
-    prompt = build_prompt(lm, "qa", {"context": passage, "question": question})
-    chooser = SpanChooser(lm.tokenizer, passage, eos_ids(lm)) if constrained else None
-    gen = Generation(lm, prompt, GenerationParams(max_new_tokens=max_new_tokens, greedy=True, repetition_penalty=1.0),
-                     chooser=chooser, use_fast=use_fast)
+    gen = qa_generation(lm, passage, question, max_new_tokens, constrained, use_fast)
     for _ in gen:
         pass
     answer = locate(_clean_answer(gen.result.text), context)
@@ -348,18 +364,32 @@ def script_bias(lm: Any, tgt_lang: str) -> torch.Tensor | None:
     return bias
 
 
+def translation_generation(lm: Any, source: str, src_lang: str, tgt_lang: str, should_stop=None) -> Generation:
+    """The greedy generation of one chunk's translation (prompt of the model's version; the
+    target-script bias for version-2 models)."""
+    bias = script_bias(lm, tgt_lang) if prompt_version(lm) >= 2 else None
+    return Generation(lm, translation_prompt(lm, source, src_lang, tgt_lang),
+                      GenerationParams(max_new_tokens=translation_budget(lm, source), greedy=True, repetition_penalty=1.0),
+                      should_stop=should_stop,
+                      chooser=(lambda logits, new, b=bias: int(torch.argmax(logits + b[:logits.numel()]))) if bias is not None else None)
+
+
+def qa_generation(lm: Any, passage: str, question: str, max_new_tokens: int = 32, constrained: bool = True,
+                  use_fast: bool = True) -> Generation:
+    """The greedy, span-constrained generation of an answer from `passage` (already short enough)."""
+    prompt = build_prompt(lm, "qa", {"context": passage, "question": question})
+    chooser = SpanChooser(lm.tokenizer, passage, eos_ids(lm)) if constrained else None
+    return Generation(lm, prompt, GenerationParams(max_new_tokens=max_new_tokens, greedy=True, repetition_penalty=1.0),
+                      chooser=chooser, use_fast=use_fast)
+
+
 def translation_stream(lm: Any, source: str, src_lang: str, tgt_lang: str, should_stop=None):
     """Text pieces of the translation of `source`, chunk after chunk (for st.write_stream)."""
     chunks, _ = translation_chunks(lm, source)
     for chunk, sep in chunks:
         if sep and tgt_lang != "zh" or sep == "\n":
             yield sep
-        bias = script_bias(lm, tgt_lang) if prompt_version(lm) >= 2 else None
-        gen = Generation(lm, translation_prompt(lm, chunk, src_lang, tgt_lang),
-                         GenerationParams(max_new_tokens=translation_budget(lm, chunk), greedy=True, repetition_penalty=1.0),
-                         should_stop=should_stop,
-                         chooser=(lambda logits, new, b=bias: int(torch.argmax(logits + b[:logits.numel()]))) if bias is not None else None)
-        yield from gen
+        yield from translation_generation(lm, chunk, src_lang, tgt_lang, should_stop)
         if should_stop is not None and should_stop():
             return
 

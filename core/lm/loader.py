@@ -151,6 +151,48 @@ def _load_weights(info: ModelInfo, depth: int = 0):
     return peft_model.merge_and_unload(), tokenizer
 
 
+def _is_prompted(info: ModelInfo) -> bool:
+    path = info.path
+    return bool(info.base) and path.is_dir() and not (path / "config.json").is_file() and not _is_adapter(path)
+
+
+_shared: dict[tuple[str, bool, str], LoadedModel] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_base(base: str, fast: bool, device: str, actor=None) -> LoadedModel:
+    key = (str(resolve(base, actor=actor).path), fast, resolve_device(device))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = load_model(base, fast=fast, device=device, actor=actor)
+        return _shared[key]
+
+
+@dataclass
+class RoutedModel:
+    """A task model that sends each input to the model measured best for its language (card
+    `"route": {"zh": id, "default": id}`); only sentiment uses it (core.lm.inference)."""
+    info: ModelInfo
+    routes: dict[str, "LoadedModel"]
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    fast: Any = None
+
+    def for_lang(self, lang: str) -> "LoadedModel":
+        return self.routes.get(lang) or self.routes["default"]
+
+
+def _load_routed(info: ModelInfo, fast: bool, device: str, actor=None) -> RoutedModel:
+    route = info.card["route"]
+    if "default" not in route:
+        raise ModelLoadError(f"model {info.id!r}: a routed card needs a \"default\" route")
+    routes = {}
+    for lang, ref in route.items():
+        if ref == info.id:
+            raise ModelLoadError(f"model {info.id!r} routes to itself")
+        routes[str(lang)] = load_model(str(ref), fast=fast, device=device, actor=actor)
+    return RoutedModel(info=info, routes=routes)
+
+
 def resolve_device(device: str = "cpu") -> str:
     """"auto" -> "cuda" when a GPU is present, else "cpu"."""
     if device == "auto":
@@ -169,6 +211,13 @@ def load_model(id_or_path: str | Path, for_training: bool = False, fast: bool = 
     device: "cpu" (the demos: fast int8 decoder), "cuda" or "auto" (evaluation on a GPU)."""
     set_threads()
     info = resolve(id_or_path, actor=actor)
+    if not for_training and isinstance(info.card.get("route"), dict):
+        return _load_routed(info, fast=fast, device=device, actor=actor)
+    if not for_training and _is_prompted(info):
+        # a prompted task model shares its base's weights, decoder and lock with every other
+        # prompted model on that base: three task pages on one 0.5B base hold one copy, not three
+        shared = _shared_base(info.base, fast=fast, device=device, actor=actor)
+        return LoadedModel(model=shared.model, tokenizer=shared.tokenizer, info=info, fast=shared.fast, lock=shared.lock)
     model, tokenizer = _load_weights(info)
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token

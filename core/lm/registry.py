@@ -160,7 +160,10 @@ def list_models(task: str | None = None, *, actor: Actor | None = None) -> list[
 def models_for_task(task: str, *, actor: Actor | None = None) -> list[ModelInfo]:
     """The models a demo of `task` offers, best first (see demo_order); for generation every model
     qualifies: a fine-tuned model can still generate."""
-    return demo_order(list_models(None if task == "generation" else task, actor=actor), task)
+    models = list_models(None if task == "generation" else task, actor=actor)
+    if task == "generation":  # a language-routed classifier has no single model to generate with
+        models = [m for m in models if not m.card.get("route")]
+    return demo_order(models, task)
 
 
 def get_model(id: str, *, actor: Actor | None = None) -> ModelInfo:

@@ -64,8 +64,9 @@ def run_demo(lm: Any, task: str, prompt: str, context: str = "", lang: str = "en
              on_text: Callable[[str], None] | None = None) -> DemoTranscript:
     """Run the task's demo once on a loaded model; on_text(text so far) is called as text streams in."""
     from core.lm.generate import Generation, GenerationParams
-    from core.lm.inference import locate, predict_sentiment, translation_budget, translation_prompt
-    from core.lm.tasks import build_prompt, chat_prompt
+    from core.lm.inference import (locate, predict_sentiment, qa_generation, select_passage,
+                                   translation_generation)
+    from core.lm.tasks import chat_prompt
 
     prompt = (prompt or "").strip()
     if not prompt:
@@ -82,16 +83,13 @@ def run_demo(lm: Any, task: str, prompt: str, context: str = "", lang: str = "en
         if on_text:
             on_text(answer)
         return DemoTranscript(model_id, prompt, answer, None, (time.perf_counter() - t0) * 1000, "label scoring")
-    if task == "qa":
-        full = build_prompt("qa", {"context": context, "question": prompt}, lm.tokenizer)
-        params = GenerationParams(max_new_tokens=QA_TOKENS, greedy=True, repetition_penalty=1.0)
-    elif task == "translation":
-        full = translation_prompt(lm, prompt, "en", translation_target(lang))
-        params = GenerationParams(max_new_tokens=translation_budget(lm, prompt), greedy=True, repetition_penalty=1.0)
+    if task == "qa":  # the QA page's own path: the model's prompt, answers confined to the context
+        gen = qa_generation(lm, select_passage(lm, context, prompt)[0], prompt, max_new_tokens=QA_TOKENS)
+    elif task == "translation":  # the translation page's own path for one chunk
+        gen = translation_generation(lm, prompt, "en", translation_target(lang))
     else:
         full = chat_prompt([{"role": "user", "content": prompt}], lm.tokenizer)
-        params = GenerationParams(max_new_tokens=GENERATION_TOKENS, temperature=0.7, seed=0)
-    gen = Generation(lm, full, params)
+        gen = Generation(lm, full, GenerationParams(max_new_tokens=GENERATION_TOKENS, temperature=0.7, seed=0))
     for _ in gen:
         if on_text:
             on_text(gen.result.text)
