@@ -99,7 +99,8 @@ def test_founder_qa_on_a_company_profile_finds_the_amount(page, state_dir):
     page.get_by_role("textbox", name="Question").fill("How much did Acme Health raise in its Series B?")
     page.get_by_role("button", name="Answer", exact=True).click()
     page.get_by_text("Where the answer is in the context").wait_for(timeout=ANSWER_TIMEOUT_MS)
-    answer = page.locator("[data-testid='stHeading']").filter(has_text="million").first.inner_text()
+    wait_for_app(page)
+    answer = page.locator("[data-testid='stMarkdownContainer'] h3").filter(has_text="million").first.inner_text()
     assert "40 million" in answer  # tolerant: "40 million" or "40 million US dollars"
     page.screenshot(path=str(state_dir / "demos-qa-founder.png"), full_page=True)
 
@@ -113,6 +114,7 @@ def test_founder_translation_into_chinese_is_chinese_about_doctors_and_paperwork
     page.get_by_role("button", name="Translate", exact=True).click()
     out = page.locator("[data-testid='stMarkdownContainer']").filter(has_text="医")
     out.first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    wait_for_app(page, timeout_ms=ANSWER_TIMEOUT_MS)  # the whole translation has streamed in
     text = out.first.inner_text()
     han = sum("\u4e00" <= ch <= "\u9fff" for ch in text)
     assert han >= 8 and han > sum(ch.isascii() and ch.isalpha() for ch in text)  # Chinese, not English
