@@ -61,11 +61,13 @@ def describe(info: ModelInfo, task: str) -> ModelCard:
             id=info.id, name=card.get("name", info.id), task=task, base="—",
             data=card.get("source", "—"), licence=card.get("licence", "—"),
             steps=None, metrics=_headline(task, metrics),
-            test_data=(source.card.get("test_data", "") if source else base_generation.get("data", "")),
+            test_data=(source.card.get("test_data", "") if source else
+                       base_generation.get("data", "") if task == "generation" else ""),
             n_test=metrics.get("n") if isinstance(metrics, dict) else None,
             note="prompted base model (no fine-tuning)" + ("; calibrated label scoring" if metrics.get("calibrated") else "")
                  + (f"; publisher: {card['publisher']}" if card.get("publisher") else ""),
-            command=(source.card.get("eval_command", "").replace(source.id, info.id) if source else base_generation.get("command", "")),
+            command=(source.card.get("eval_command", "").replace(source.id, info.id) if source else
+                     base_generation.get("command", "") if task == "generation" else ""),
         )
     metrics = info.metrics or {}
     return ModelCard(
