@@ -92,7 +92,7 @@ def load_selected(task: str):
         return None
 
 
-_METRIC_FMT = {"accuracy": "{:.1f}%", "exact_match": "{:.1f}", "f1": "{:.1f}", "bleu": "{:.1f}", "chrf": "{:.1f}", "chrf_4dir": "{:.1f}",
+_METRIC_FMT = {"accuracy": "{:.1f}%", "accuracy_en": "{:.1f}%", "accuracy_zh": "{:.1f}%", "exact_match": "{:.1f}", "f1": "{:.1f}", "bleu": "{:.1f}", "chrf": "{:.1f}", "chrf_4dir": "{:.1f}",
                "perplexity": "{:.1f}"}
 
 

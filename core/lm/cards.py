@@ -14,7 +14,7 @@ from typing import Any
 from core.config import get_settings
 from core.lm.registry import BASE_MODEL_ID, ModelInfo, base_ids, list_models
 
-HEADLINE = {"sentiment": ("accuracy",), "qa": ("exact_match", "f1"), "translation": ("chrf_4dir", "chrf", "bleu"),
+HEADLINE = {"sentiment": ("accuracy", "accuracy_en", "accuracy_zh"), "qa": ("exact_match", "f1"), "translation": ("chrf_4dir", "chrf", "bleu"),
             "generation": ("perplexity",)}
 BASE_METRICS_FILE = "base_metrics.json"
 
