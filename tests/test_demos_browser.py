@@ -35,7 +35,8 @@ def test_sentiment_single_text_and_csv_batch(page, state_dir, tmp_path):
     page.get_by_role("textbox", name="Text").fill("A warm, funny and beautifully acted film.")
     page.get_by_role("button", name="Analyse", exact=True).click()
     page.get_by_text("Probability of positive").wait_for(timeout=ANSWER_TIMEOUT_MS)
-    assert "positive" in page.locator("[data-testid='stMetricValue']").nth(2).inner_text()
+    verdict = page.locator("[data-testid='stMetric']").filter(has_text="Sentiment").first
+    assert "positive" in verdict.locator("[data-testid='stMetricValue']").inner_text()
     page.get_by_role("tab", name="Batch (CSV)").click()
     csv = tmp_path / "reviews.csv"
     csv.write_text("text\nDull and far too long.\n这家酒店干净又安静，服务也很周到。\nA triumph.\n", encoding="utf-8")
