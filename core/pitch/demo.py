@@ -97,5 +97,8 @@ def run_demo(lm: Any, task: str, prompt: str, context: str = "", lang: str = "en
     answer = res.text.strip()
     if task == "qa":
         answer = locate(answer.split("\n")[0], context).text
-    return DemoTranscript(model_id, prompt, answer, res.tokens_per_second or None, res.total_s * 1000, res.decoder,
+    # a short answer (1-2 tokens, common for extractive QA) has no decode rate after its first
+    # token: report tokens over the whole answer time instead
+    tps = res.tokens_per_second or (res.n_new_tokens / res.total_s if res.n_new_tokens and res.total_s > 0 else None)
+    return DemoTranscript(model_id, prompt, answer, tps, res.total_s * 1000, res.decoder,
                           context=context if task == "qa" else "")
