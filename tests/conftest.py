@@ -44,6 +44,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_http(url: str, proc: subprocess.Popen | None = None, log: Path | None = None, timeout_s: float = 120) -> None:
+    """Wait until `url` answers; fail with the process's log if it dies or the time runs out."""
+    deadline = time.time() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if time.time() > deadline or (proc is not None and proc.poll() is not None):
+                tail = log.read_text()[-3000:] if log is not None and log.is_file() else ""
+                raise RuntimeError(f"{url} did not come up: {tail}")
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def app_server():
     """`streamlit run app.py` on a free port, on this session's temporary state; yields its URL."""

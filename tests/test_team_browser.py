@@ -10,31 +10,18 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT, _free_port, wait_for_app
+from tests.conftest import ROOT, _free_port, wait_for_app, wait_http
 
 pytestmark = pytest.mark.browser
 ANN, BOB = "ann@example.com", "bob@example.com"
 CLIENT_SECRET = "client-secret-7f3a9c1e5b"
 COOKIE_SECRET = "cookie-secret-2d8e4f6a0c1b3d5e7f9a"
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"{url} did not come up: {log.read_text()[-3000:]}")
-            time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +49,8 @@ server_metadata_url = "http://127.0.0.1:{idp_port}/.well-known/openid-configurat
          f"--secrets.files={secrets}"],
         cwd=ROOT, env=env, stdout=open(state / "app.log", "w"), stderr=subprocess.STDOUT)
     try:
-        _wait_http(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration", idp, state / "idp.log")
-        _wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", app, state / "app.log")
+        wait_http(f"http://127.0.0.1:{idp_port}/.well-known/openid-configuration", idp, state / "idp.log")
+        wait_http(f"http://127.0.0.1:{app_port}/_stcore/health", app, state / "app.log")
         yield f"http://127.0.0.1:{app_port}", env, state
     finally:
         for proc in (app, idp):
