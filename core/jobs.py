@@ -42,6 +42,7 @@ from sqlmodel import delete, select
 from core import owner, store
 from core.config import REPO_ROOT, get_settings
 from core.owner import Actor
+from core.lm.checkpoint import checkpoint_step
 from core.lm.train import BaseCallback, EvalInfo, StepInfo, TrainConfig
 
 ACTIVE = ("queued", "running", "stopping")
@@ -280,7 +281,7 @@ def dispatch() -> list[str]:
             nproc = int(raw.pop("nproc", 1))
             config = TrainConfig.from_dict(raw)
             out = Path(config.out)
-            resume = (out / "checkpoint" / "state.json").is_file() or (out / "checkpoint.old" / "state.json").is_file()
+            resume = checkpoint_step(out / "checkpoint") is not None
             pid = _spawn(run_id, config, nproc, resume=resume, user=owner_name)
             with store.session() as s:
                 row = s.get(store.TrainingRun, run_id)
@@ -327,7 +328,14 @@ def _refresh(s, run: store.TrainingRun) -> None:
     # alive is a dead process, even before it has reported once.
     if run.status in ACTIVE and not _waiting(run) and not _alive(run.pid, run.id):
         run.status = "failed"
-        run.error = run.error or "the training process ended without reporting (killed?); resume continues from the last checkpoint"
+        step = checkpoint_step(Path(run.out_dir) / "checkpoint")
+        if step is None:
+            run.error = run.error or "the training process ended without reporting (killed?); no checkpoint yet: start it again"
+        else:
+            # The store's step is flushed about once a second; the checkpoint is what a resume continues from.
+            run.step = step
+            run.error = run.error or (f"the training process ended without reporting (killed?); "
+                                      f"resume continues from the last checkpoint (step {step})")
         run.pid = None
         s.add(run)
 
@@ -394,8 +402,7 @@ def resume_run(run_id: str, max_iters: int | None = None, *, actor: Actor | None
     _check_change(run, actor)
     if run.active:
         raise JobError(f"run {run_id} is still {run.status}")
-    if not (run.out_dir / "checkpoint" / "state.json").is_file() and \
-            not (run.out_dir / "checkpoint.old" / "state.json").is_file():
+    if checkpoint_step(run.out_dir / "checkpoint") is None:
         raise JobError(f"run {run_id} has no checkpoint yet; start it again instead")
     raw = dict(run.config)
     nproc = int(raw.pop("nproc", 1))

@@ -195,6 +195,17 @@ def find_checkpoint(directory: Path) -> Path | None:
     return None
 
 
+def checkpoint_step(directory: Path) -> int | None:
+    """The step a resume would continue from (read from state.json alone), or None without a checkpoint."""
+    found = find_checkpoint(directory)
+    if found is None:
+        return None
+    try:
+        return int(json.loads((found / STATE_FILE).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def load_checkpoint(directory: Path, rank: int = 0) -> Checkpoint:
     """Verify and load a checkpoint directory; CheckpointError with a clear reason otherwise."""
     directory = Path(directory)
