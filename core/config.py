@@ -15,6 +15,8 @@
 | OPPLAB_TORCH_THREADS  | 2                                     | torch intra-op threads for inference      |
 | OPPLAB_NATIVE_DECODE  | 1                                     | 0 = demos decode with torch ops, not the  |
 |                       |                                       | compiled kernel (core/lm/native)          |
+| OPPLAB_MAX_DECODE_BATCH | 8                                   | generation requests decoded together in   |
+|                       |                                       | one batched step; more wait in a queue    |
 | OPPLAB_MAX_BATCH_MB   | 1024                                  | activation memory budget of one batched   |
 |                       |                                       | forward (sentiment scoring, evaluation)   |
 | OPPLAB_USER           | local                                 | the acting user without sign-in (app      |
@@ -46,6 +48,7 @@ class Settings:
     torch_threads: int
     native_decode: bool
     max_batch_mb: int
+    max_decode_batch: int = 8
     local_user: str = "local"
     admins: frozenset[str] = frozenset()
 
@@ -85,6 +88,7 @@ def get_settings() -> Settings:
         torch_threads=_int_env("OPPLAB_TORCH_THREADS", 2, 1, 256),
         native_decode=bool(_int_env("OPPLAB_NATIVE_DECODE", 1, 0, 1)),
         max_batch_mb=_int_env("OPPLAB_MAX_BATCH_MB", 1024, 16, 1 << 20),
+        max_decode_batch=_int_env("OPPLAB_MAX_DECODE_BATCH", 8, 1, 32),
         local_user=(os.environ.get("OPPLAB_USER") or "").strip() or "local",
         admins=frozenset(a.strip().lower() for a in os.environ.get("OPPLAB_ADMINS", "").split(",") if a.strip()),
     )

@@ -3,6 +3,7 @@ Logic stays in core.lm; this module only wires widgets."""
 from __future__ import annotations
 
 import re
+import time
 
 import streamlit as st
 
@@ -135,3 +136,14 @@ def show_card(task: str) -> None:
                                                           if isinstance(v, (int, float)) and k != "n"))))
             if card.command:
                 st.code(card.command, language="bash")
+
+
+def wait_for_slot(gen) -> None:
+    """Join the model's decode queue and, while every decoding slot is taken, say how many
+    requests are ahead (core.lm.scheduler); returns when this one starts decoding."""
+    gen.submit()
+    slot = st.empty()
+    while (ahead := gen.ahead()) >= 0:
+        slot.info(tr("demos.queue", n=ahead), icon=":material/hourglass_top:")
+        time.sleep(0.25)
+    slot.empty()

@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.lm.generate import Generation, GenerationError, GenerationParams
 from core.lm.tasks import chat_prompt
-from pages._demos import load_selected, show_card
+from pages._demos import load_selected, show_card, wait_for_slot
 from pages._shared import tr
 
 TASK = "generation"
@@ -38,6 +38,7 @@ def run(prompt: str) -> str | None:
         gen = Generation(lm, prompt(lm.tokenizer) if callable(prompt) else prompt, params)
         stop_slot = st.empty()  # pressing Stop reruns the page, which ends the stream (see core.lm.generate)
         stop_slot.button(tr("demos.generate.stop"), key="gen_stop", icon=":material/stop_circle:")
+        wait_for_slot(gen)
         text = st.write_stream(gen)
         stop_slot.empty()
     except GenerationError as exc:

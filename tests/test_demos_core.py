@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from core.lm.attention import AttentionInputError, attention_map
 from core.lm.evaluate import evaluate
 from core.lm.generate import Generation, GenerationError, GenerationParams
 from core.lm.loader import ModelLoadError, load_model
+from core.lm.scheduler import scheduler_for
 from core.lm.registry import BASE_MODEL_ID, list_models
 from tests.conftest import ROOT
 from tests.demos_tiny import make_tiny_llama
@@ -102,16 +104,78 @@ def test_same_seed_same_text_and_plain_path_works(tiny):
     assert plain.decoder == "plain" and plain.n_new_tokens == 10
 
 
-def test_stop_callback_ends_generation_and_releases_the_lock(tiny):
+def _wait(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_stop_callback_ends_generation_and_closing_leaves_the_batch(tiny):
     calls = []
     gen = Generation(tiny, "Hi", GenerationParams(max_new_tokens=50, ignore_eos=True),
                      should_stop=lambda: len(calls.append(1) or calls) >= 3)
     list(gen)
-    assert gen.result.finish_reason == "stopped" and gen.result.n_new_tokens == 3
-    early = iter(Generation(tiny, "Hi", GenerationParams(max_new_tokens=50, ignore_eos=True)))
+    # the reader checks after each delivery; tokens decoded meanwhile arrive together
+    assert gen.result.finish_reason == "stopped" and 3 <= gen.result.n_new_tokens < 50
+    early = iter(Generation(tiny, "Hi", GenerationParams(max_new_tokens=400, ignore_eos=True)))
     next(early)
     early.close()  # a browser session that goes away mid-answer
+    sched = scheduler_for(tiny)
+    assert _wait(lambda: sched.load == (0, 0))  # its slot is free at the next step
+    assert _wait(lambda: not tiny.lock.locked())
+    plain = iter(Generation(tiny, "Hi", GenerationParams(max_new_tokens=50, ignore_eos=True), use_fast=False))
+    next(plain)
+    plain.close()
     assert not tiny.lock.locked()
+
+
+def test_concurrent_sessions_are_decoded_together_and_get_what_they_get_alone(tiny):
+    """Continuous batching: four sessions at once (threads, as Streamlit runs them) get the tokens
+    each gets alone with the same seed, and the scheduler ran steps with more than one sequence."""
+    prompts = ["Once", "Hello there", "A long time ago in", "x"]
+    params = [GenerationParams(max_new_tokens=24, temperature=0.9, seed=i + 1, ignore_eos=True) for i in range(4)]
+    alone = [generate.generate(tiny, p, q).token_ids for p, q in zip(prompts, params)]
+    sched = scheduler_for(tiny)
+    before = len(sched.batch_sizes)
+    results: list = [None] * 4
+    start = threading.Barrier(4)
+
+    def session(i):
+        start.wait()
+        results[i] = generate.generate(tiny, prompts[i], params[i]).token_ids
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == alone
+    assert max(sched.batch_sizes[before:]) > 1
+
+
+def test_beyond_the_batch_limit_requests_wait_in_a_visible_queue_and_stop_frees_the_slot(tiny_dir, monkeypatch):
+    monkeypatch.setenv("OPPLAB_MAX_DECODE_BATCH", "1")
+    lm = load_model(str(tiny_dir))  # a fresh model: its scheduler reads the limit
+    long = GenerationParams(max_new_tokens=400, ignore_eos=True)
+    gate = threading.Event()
+
+    def slow(logits, new):  # the first session's decoding waits here after its first token
+        if new:
+            gate.wait(30)
+        return int(torch.argmax(logits))
+    first = iter(Generation(lm, "Hi", long, chooser=slow))
+    next(first)  # decoding: holds the one slot
+    second, third = Generation(lm, "Hello", long), Generation(lm, "Hey", GenerationParams(max_new_tokens=5, ignore_eos=True))
+    second.submit()
+    third.submit()
+    assert (second.ahead(), third.ahead()) == (0, 1)
+    second.close()  # leaves the queue before it started
+    assert third.ahead() == 0
+    first.close()  # Stop: the slot goes to the next one at once
+    gate.set()
+    assert "".join(third) and third.result.n_new_tokens == 5 and third.ahead() == -1
 
 
 @pytest.mark.parametrize("field,value,message", [

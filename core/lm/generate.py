@@ -14,17 +14,22 @@ Two decoders behind one loop:
   studio's from-scratch GPT-2 models).
 
 `Generation` is an iterator of text pieces (feed it to st.write_stream); its `result` holds
-tokens_per_second and ttft_ms once it is exhausted. It holds the model's lock while it runs, so
-concurrent browser sessions are served one after the other, and releases it when closed early.
+tokens_per_second and ttft_ms once it is exhausted. With the fast decoder it submits a request to
+the model's scheduler (core/lm/scheduler.py: continuous batching, concurrent sessions decoded in
+one batched step, a queue beyond OPPLAB_MAX_DECODE_BATCH) and reads its tokens; the plain decoder
+holds the model's lock while it runs, so its sessions are served one after the other. Closing the
+iterator early leaves the batch (or releases the lock).
 """
 from __future__ import annotations
 
 import ctypes
 import math
+import queue
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -328,6 +333,43 @@ class FastDecoder:
             return logits
         return self._torch_step(token, pos, cache)
 
+    @property
+    def max_batch(self) -> int:
+        """How many sequences one batched step can take (1 without the native kernel)."""
+        return int(self._lib.opl_max_batch()) if self._lib is not None else 1
+
+    @torch.inference_mode()
+    def step_batch(self, tokens: list[int], positions: list[int], caches: list[KVCache]) -> torch.Tensor:
+        """Decode one token for each of B sequences in one pass over the weights; returns (B, V)
+        logits, each row equal to what `step` gives for that sequence alone. Without the native
+        kernel (or for one sequence) the sequences are stepped one after the other."""
+        B = len(tokens)
+        if self._lib is None or B == 1:
+            return torch.stack([self.step(t, p, c) for t, p, c in zip(tokens, positions, caches)])
+        if B > self.max_batch:
+            raise GenerationError(f"at most {self.max_batch} sequences per step")
+        slice_ = int(self._lib.opl_scratch_floats(self.d, self.n_head, self.n_kv, self.hd, self.ffn, self._table_len))
+        if getattr(self, "_batch_scratch", None) is None or self._batch_scratch.numel() < B * slice_:
+            self._batch_scratch = torch.zeros(B * slice_)
+        logits = torch.empty(B, self.vocab)
+        ints = lambda values: (ctypes.c_int32 * B)(*[int(v) for v in values])  # noqa: E731
+        k_ptrs = (ctypes.c_void_p * B)(*[ctypes.addressof(c.k_ptrs) for c in caches])
+        v_ptrs = (ctypes.c_void_p * B)(*[ctypes.addressof(c.v_ptrs) for c in caches])
+        tuners = self.__dict__.setdefault("_batch_tuners", {})
+        limit = torch.get_num_threads()
+        if B not in tuners or tuners[B][1] != limit:
+            tuners[B] = (ThreadTuner(limit, every=64, trial=2), limit)
+        tuner = tuners[B][0]
+        threads = tuner.threads_for_next_step()
+        t0 = time.perf_counter()
+        rc = self._lib.opl_step_batch(ctypes.byref(self._struct), B, k_ptrs, v_ptrs, ints(c.length for c in caches),
+                                      ints(tokens), ints(positions), threads, self._batch_scratch.data_ptr(),
+                                      logits.data_ptr())
+        tuner.record(threads, time.perf_counter() - t0)
+        if rc != 0:
+            raise GenerationError("a token or position is outside the model or its cache")
+        return logits
+
     def _torch_step(self, token: int, pos: int, cache: KVCache) -> torch.Tensor:
         h = self.embed[token].view(1, self.d)
         cos, sin = self._cos[pos], self._sin[pos]  # (1, hd)
@@ -352,24 +394,36 @@ class FastDecoder:
 # ------------------------------------------------------------------ sampling
 def pick_next(logits: torch.Tensor, seen: torch.Tensor | None, params: GenerationParams,
               generator: torch.Generator | None) -> int:
-    """The next token id from last-position logits (V,), as transformers' logits processors do."""
-    logits = logits.float()
+    """The next token id from last-position logits (V,), as transformers' logits processors do
+    (repetition penalty, temperature, top-k, top-p, then a draw).
+
+    Hand-written in NumPy on purpose: these are a few operations on one vocabulary-sized vector per
+    token, and torch runs vector ops this size over its OpenMP threads; on a 2-core machine shared
+    with other work one such op waited ~130 ms for a thread that had lost its core (measured: 7 ms
+    at 1 thread, 136 ms at 2, same logits). NumPy stays on the calling thread. The draw takes one
+    uniform number from `generator` (torch's default generator when None), so a seed still fixes
+    the text."""
+    x = np.array(logits.detach().float().numpy(), dtype=np.float64)  # a copy: the caller's logits stay intact
     if params.repetition_penalty != 1.0 and seen is not None and seen.numel():
-        vals = logits[seen]
-        logits = logits.clone()
-        logits[seen] = torch.where(vals > 0, vals / params.repetition_penalty, vals * params.repetition_penalty)
+        idx = seen.numpy()
+        vals = x[idx]
+        x[idx] = np.where(vals > 0, vals / params.repetition_penalty, vals * params.repetition_penalty)
     if params.is_greedy:
-        return int(torch.argmax(logits))
-    logits = logits / params.temperature
-    if params.top_k and params.top_k < logits.numel():
-        kth = torch.topk(logits, params.top_k).values[-1]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
+        return int(np.argmax(x))
+    x /= params.temperature
+    if params.top_k and params.top_k < x.size:
+        kth = np.partition(x, x.size - params.top_k)[x.size - params.top_k]
+        candidates = np.flatnonzero(x >= kth)  # ties at the k-th value are kept, as transformers does
+    else:
+        candidates = np.arange(x.size)
+    order = candidates[np.argsort(-x[candidates], kind="stable")]
+    probs = np.exp(x[order] - x[order[0]])
+    probs /= probs.sum()
     if params.top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, descending=True)
-        cum = sorted_logits.softmax(-1).cumsum(-1)
-        drop = cum - sorted_logits.softmax(-1) > params.top_p  # keep the token that crosses top_p
-        logits = logits.masked_fill(torch.zeros_like(drop).scatter(0, order, drop), float("-inf"))
-    return int(torch.multinomial(logits.softmax(-1), 1, generator=generator))
+        keep = int(np.searchsorted(np.cumsum(probs), params.top_p, side="left")) + 1  # the token crossing top_p stays
+        order, probs = order[:keep], probs[:keep] / probs[:keep].sum()
+    u = float(torch.rand((), generator=generator))
+    return int(order[min(int(np.searchsorted(np.cumsum(probs), u, side="right")), len(order) - 1)])
 
 
 def eos_ids(lm: Any) -> set[int]:
@@ -413,13 +467,119 @@ class Generation:
         self.prompt_ids = ids[-keep:]
         self.result = GenerationResult(n_prompt_tokens=len(self.prompt_ids),
                                        decoder=self._decoder_name())
+        self._request = None  # the scheduler's Request once submitted (fast decoder)
+        self._scheduler = None
+        self._t0 = 0.0
 
     def _decoder_name(self) -> str:
         if not self.use_fast:
             return "plain"
         return "fast-int8-native" if self.lm.fast.native else "fast-int8-torch"
 
+    # -------------------------------------------------------------- the fast decoder: continuous batching
+    def submit(self) -> None:
+        """Join the model's decode queue now (iterating does it too); with `ahead` a page can say
+        how many requests are ahead before the first token arrives. Fast decoder only."""
+        if not self.use_fast or self._request is not None:
+            return
+        from core.lm.scheduler import Request, scheduler_for
+
+        p = self.params
+        generator = torch.Generator().manual_seed(int(p.seed)) if p.seed is not None else None
+        state = {"seen": torch.tensor(self.prompt_ids), "n": 0}
+
+        def pick(logits: torch.Tensor, new: list[int]) -> int:
+            if self.chooser:
+                return self.chooser(logits, new)
+            for token in new[state["n"]:]:  # the repetition penalty sees every token so far, once
+                if token not in state["seen"]:
+                    state["seen"] = torch.cat([state["seen"], torch.tensor([token])])
+            state["n"] = len(new)
+            return pick_next(logits, state["seen"], p, generator)
+
+        self._scheduler = scheduler_for(self.lm)
+        self._request = Request(prompt_ids=self.prompt_ids, max_new_tokens=int(p.max_new_tokens), pick=pick,
+                                stop_ids=set() if p.ignore_eos else eos_ids(self.lm))
+        self._t0 = time.perf_counter()
+        self._scheduler.submit(self._request)
+
+    def ahead(self) -> int:
+        """Requests waiting ahead of this one for a decoding slot; -1 once it decodes (or not queued)."""
+        if self._request is None or self._request.admitted.is_set():
+            return -1
+        return self._scheduler.position(self._request)
+
+    def close(self) -> None:
+        """Leave the queue or the batch (also done when the iterator is closed or garbage-collected)."""
+        if self._request is not None:
+            self._request.cancel()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001  (interpreter shutdown)
+            pass
+
+    def _run_scheduled(self) -> Iterator[str]:
+        self.submit()
+        req, res, tok = self._request, self.result, self.lm.tokenizer
+        new: list[int] = []
+        shown = ""
+        t_first = t_last = None
+        res.finish_reason = "length"
+        try:
+            while True:
+                try:
+                    events = [req.events.get(timeout=0.05)]
+                except queue.Empty:
+                    if self.should_stop():
+                        res.finish_reason = "stopped"
+                        break
+                    if not req.admitted.is_set() and time.perf_counter() - self._t0 > LOCK_TIMEOUT_S:
+                        raise GenerationError("the model is busy with other requests; try again in a moment")
+                    continue
+                while True:  # everything the decoder produced meanwhile, shown as one piece
+                    try:
+                        events.append(req.events.get_nowait())
+                    except queue.Empty:
+                        break
+                done = False
+                for ev in events:
+                    t_first = t_first or ev.at
+                    if ev.kind == "error":
+                        raise GenerationError(str(ev.value))
+                    if ev.kind == "token":
+                        new.append(int(ev.value))
+                        t_last = ev.at
+                    else:
+                        res.finish_reason, done = str(ev.value), True
+                text = tok.decode(new, skip_special_tokens=True)
+                if not text.endswith("\ufffd") and len(text) > len(shown) and text.startswith(shown):
+                    piece, shown = text[len(shown):], text
+                    res.text = shown
+                    yield piece
+                if done:
+                    break
+                if self.should_stop():
+                    res.finish_reason = "stopped"
+                    break
+        finally:
+            req.cancel()  # a no-op once done; frees the slot when the reader stopped early
+        t_end = time.perf_counter()
+        res.token_ids = new
+        res.n_new_tokens = len(new)
+        res.text = tok.decode(new, skip_special_tokens=True)
+        if res.text != shown and res.text.startswith(shown) and len(res.text) > len(shown):
+            yield res.text[len(shown):]
+        res.ttft_ms = ((t_first or t_end) - self._t0) * 1000
+        res.total_s = t_end - self._t0
+        if len(new) > 1 and t_last and t_last > t_first:
+            res.tokens_per_second = (len(new) - 1) / (t_last - t_first)
+
     def __iter__(self) -> Iterator[str]:
+        if self.use_fast:
+            yield from self._run_scheduled()
+            return
         if not self.lm.lock.acquire(timeout=LOCK_TIMEOUT_S):
             raise GenerationError("the model is busy with other requests; try again in a moment")
         try:
@@ -471,21 +631,9 @@ class Generation:
             res.tokens_per_second = (len(new) - 1) / (t_end - t_first)
 
     def _stepper(self) -> Callable[[int | None], torch.Tensor]:
-        """A function: None -> logits after the prompt; token -> logits after that token."""
+        """The plain transformers forward (the fast decoder goes through the scheduler):
+        None -> logits after the prompt; token -> logits after that token."""
         lm, ids = self.lm, self.prompt_ids
-        if self.use_fast:
-            fast = lm.fast
-            cache = fast.new_cache(len(ids) + self.params.max_new_tokens)
-            pos = [len(ids)]
-
-            def fast_step(token: int | None) -> torch.Tensor:
-                if token is None:
-                    return fast.prefill(ids, cache)
-                out = fast.step(token, pos[0], cache)
-                pos[0] += 1
-                return out
-            return fast_step
-
         state: dict[str, Any] = {}
 
         def plain_step(token: int | None) -> torch.Tensor:

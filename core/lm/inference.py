@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from core.config import get_settings
@@ -234,14 +235,17 @@ class SpanChooser:
         return bool(text) and text in self.context
 
     def __call__(self, logits: torch.Tensor, new: list[int]) -> int:
-        for t in torch.topk(logits.float(), min(self.k, logits.numel())).indices.tolist():
+        x = logits.detach().float().numpy()  # NumPy: one thread (see generate.pick_next)
+        k = min(self.k, x.size)
+        top = np.argpartition(-x, k - 1)[:k]
+        for t in top[np.argsort(-x[top], kind="stable")].tolist():
             if t in self.stop_ids:
                 if new:
                     return t
                 continue
             if self._fits(new + [t]):
                 return t
-        return self.stop if self.stop is not None else int(torch.argmax(logits))
+        return self.stop if self.stop is not None else int(np.argmax(x))
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -371,7 +375,8 @@ def translation_generation(lm: Any, source: str, src_lang: str, tgt_lang: str, s
     return Generation(lm, translation_prompt(lm, source, src_lang, tgt_lang),
                       GenerationParams(max_new_tokens=translation_budget(lm, source), greedy=True, repetition_penalty=1.0),
                       should_stop=should_stop,
-                      chooser=(lambda logits, new, b=bias: int(torch.argmax(logits + b[:logits.numel()]))) if bias is not None else None)
+                      chooser=(lambda logits, new, b=bias.numpy(): int(np.argmax(logits.numpy() + b[:logits.numel()])))
+                      if bias is not None else None)
 
 
 def qa_generation(lm: Any, passage: str, question: str, max_new_tokens: int = 32, constrained: bool = True,

@@ -113,6 +113,11 @@ def library() -> ctypes.CDLL | None:
                 lib.opl_step.restype = ctypes.c_int
                 lib.opl_step.argtypes = [ctypes.POINTER(Model), ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32,
                                          ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_void_p]
+                lib.opl_step_batch.restype = ctypes.c_int
+                lib.opl_step_batch.argtypes = [ctypes.POINTER(Model), ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
+                                               ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32,
+                                               ctypes.c_void_p, ctypes.c_void_p]
+                lib.opl_max_batch.restype = ctypes.c_int32
                 lib.opl_scratch_floats.restype = ctypes.c_int64
                 lib.opl_scratch_floats.argtypes = [ctypes.c_int32] * 6
                 _loaded[key] = lib

@@ -209,3 +209,147 @@ int opl_step(const opl_model *m, float *const *kc, float *const *vc, int32_t cac
     gemv_i8(m->lm_q, m->lm_s, x, logits, m->vocab, d, nt, q);
     return 0;
 }
+
+/* ------------------------------------------------------------------ batched decode (continuous batching)
+ * One decode step for B sequences at once, each with its own token, position and KV cache: every
+ * weight row is loaded once and multiplied with all B inputs, so one pass over the weights serves
+ * the whole batch (at batch 1 a step is bound by reading the weights). Per sequence the arithmetic
+ * is exactly opl_step's (same rounding, same summation order), so a sequence decoded in a batch gets
+ * the same logits, bit for bit, as decoded alone. */
+#define OPL_MAX_BATCH 32
+
+/* out[b] = sum over blocks of xs_b[blk] * (w . xq_b) for B inputs, each as dot_q8 computes it */
+static inline void dot_q8_multi(const int8_t *w, const qbuf *q, int B, int n, float *out) {
+    int b0 = 0;
+#ifdef __AVX2__
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int full = n - n % QBLOCK;
+    for (; b0 + 4 <= B; b0 += 4) {
+        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (int k = 0; k < full; k += QBLOCK) {
+            const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + k));
+            for (int j = 0; j < 4; j++) {
+                const __m256i xv = _mm256_loadu_si256((const __m256i *)(q[b0 + j].xq + k));
+                const __m256i p = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
+                a[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(q[b0 + j].xs[k / QBLOCK]), a[j]);
+            }
+        }
+        for (int j = 0; j < 4; j++) {
+            float acc = hsum8(a[j]);
+            for (int k = full; k < n; k += QBLOCK) {
+                const int hi = k + QBLOCK < n ? k + QBLOCK : n;
+                int32_t s = 0;
+                for (int i = k; i < hi; i++) s += (int32_t)w[i] * (int32_t)q[b0 + j].xq[i];
+                acc += q[b0 + j].xs[k / QBLOCK] * (float)s;
+            }
+            out[b0 + j] = acc;
+        }
+    }
+#endif
+    for (; b0 < B; b0++) out[b0] = dot_q8(w, q[b0].xq, q[b0].xs, n);
+}
+
+/* y_b[r] = scale[r] * (W[r, :] . x_b) for every sequence b; x_b at x + b * xstride, y_b at y + b * ystride */
+static void gemm_i8(const int8_t *W, const float *scale, float *const *x, float *const *y, int B, int rows, int cols,
+                    int nt, const qbuf *q) {
+    for (int b = 0; b < B; b++) quantize_blocks(x[b], cols, q[b].xq, q[b].xs);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int r = 0; r < rows; r++) {
+        float out[OPL_MAX_BATCH];
+        dot_q8_multi(W + (size_t)r * cols, q, B, cols, out);
+        for (int b = 0; b < B; b++) y[b][r] = scale[r] * out[b];
+    }
+}
+
+int32_t opl_max_batch(void) { return OPL_MAX_BATCH; }
+
+/*
+ * Decode tokens[b] at positions pos[b] for b < B. kc[b], vc[b]: sequence b's per-layer cache
+ * pointer arrays (as opl_step's kc, vc), cache_len[b] its length. scratch: B slices of
+ * opl_scratch_floats() floats (one per sequence). Writes B x vocab logits. Returns 0, or -1 for an
+ * out-of-range token, position or batch size (nothing is written then).
+ */
+int opl_step_batch(const opl_model *m, int32_t B, float *const *const *kc, float *const *const *vc,
+                   const int32_t *cache_len, const int32_t *tokens, const int32_t *pos, int32_t nt,
+                   float *scratch, float *logits) {
+    const int d = m->d, hd = m->hd, nh = m->n_head, nkv = m->n_kv, ffn = m->ffn;
+    const int nq = nh * hd, nk = nkv * hd, group = nh / nkv;
+    if (B < 1 || B > OPL_MAX_BATCH) return -1;
+    for (int b = 0; b < B; b++)
+        if (tokens[b] < 0 || tokens[b] >= m->vocab || pos[b] < 0 || pos[b] >= cache_len[b] || pos[b] >= m->max_pos)
+            return -1;
+    if (nt < 1) nt = 1;
+    const int64_t slice = opl_scratch_floats(d, nh, nkv, hd, ffn, m->max_pos);
+    const int kmax = d > nq ? (d > ffn ? d : ffn) : (nq > ffn ? nq : ffn);
+    float *h[OPL_MAX_BATCH], *x[OPL_MAX_BATCH], *att[OPL_MAX_BATCH], *qkv[OPL_MAX_BATCH], *gu[OPL_MAX_BATCH];
+    float *act[OPL_MAX_BATCH], *scores[OPL_MAX_BATCH], *lg[OPL_MAX_BATCH];
+    qbuf q[OPL_MAX_BATCH];
+    for (int b = 0; b < B; b++) {
+        float *base = scratch + (size_t)b * slice;
+        h[b] = base; x[b] = h[b] + d; att[b] = x[b] + d; qkv[b] = att[b] + nq; gu[b] = qkv[b] + nq + 2 * nk;
+        act[b] = gu[b] + 2 * ffn; scores[b] = act[b] + ffn;
+        float *qmem = scores[b] + (size_t)nh * m->max_pos;
+        q[b].xq = (int8_t *)qmem; q[b].xs = qmem + kmax / 4 + 1;
+        lg[b] = logits + (size_t)b * m->vocab;
+        memcpy(h[b], m->embed + (size_t)tokens[b] * d, sizeof(float) * d);
+    }
+    const float inv_sqrt = 1.0f / sqrtf((float)hd);
+
+    for (int l = 0; l < m->n_layer; l++) {
+        for (int b = 0; b < B; b++) rms_norm(h[b], m->ln1[l], x[b], d, m->eps);
+        gemm_i8(m->qkv_q[l], m->qkv_s[l], x, qkv, B, nq + 2 * nk, d, nt, q);
+        for (int b = 0; b < B; b++) {
+            float *v = qkv[b];
+            const float *c = m->cos_t + (size_t)pos[b] * hd, *s = m->sin_t + (size_t)pos[b] * hd;
+            if (m->qkv_b) for (int i = 0; i < nq + 2 * nk; i++) v[i] += m->qkv_b[l][i];
+            rope(v, nh, hd, c, s);
+            rope(v + nq, nkv, hd, c, s);
+            for (int g = 0; g < nkv; g++) {
+                memcpy(kc[b][l] + ((size_t)g * cache_len[b] + pos[b]) * hd, v + nq + (size_t)g * hd, sizeof(float) * hd);
+                memcpy(vc[b][l] + ((size_t)g * cache_len[b] + pos[b]) * hd, v + nq + nk + (size_t)g * hd, sizeof(float) * hd);
+            }
+        }
+#pragma omp parallel for num_threads(nt) schedule(static) collapse(2)
+        for (int b = 0; b < B; b++) {
+            for (int head = 0; head < nh; head++) {
+                const int P = pos[b], L = cache_len[b];
+                const float *qv = qkv[b] + (size_t)head * hd;
+                const float *K = kc[b][l] + (size_t)(head / group) * L * hd;
+                const float *V = vc[b][l] + (size_t)(head / group) * L * hd;
+                float *sc = scores[b] + (size_t)head * m->max_pos, *o = att[b] + (size_t)head * hd;
+                float mx = -INFINITY, sum = 0.0f;
+                for (int t = 0; t <= P; t++) {
+                    sc[t] = dot_f32(qv, K + (size_t)t * hd, hd) * inv_sqrt;
+                    if (sc[t] > mx) mx = sc[t];
+                }
+                for (int t = 0; t <= P; t++) {
+                    sc[t] = expf(sc[t] - mx);
+                    sum += sc[t];
+                }
+                for (int i = 0; i < hd; i++) o[i] = 0.0f;
+                for (int t = 0; t <= P; t++) {
+                    const float p = sc[t] / sum, *vv = V + (size_t)t * hd;
+                    for (int i = 0; i < hd; i++) o[i] += p * vv[i];
+                }
+            }
+        }
+        gemm_i8(m->o_q[l], m->o_s[l], att, x, B, d, nq, nt, q);
+        for (int b = 0; b < B; b++) {
+            for (int i = 0; i < d; i++) h[b][i] += x[b][i];
+            rms_norm(h[b], m->ln2[l], x[b], d, m->eps);
+        }
+        gemm_i8(m->gu_q[l], m->gu_s[l], x, gu, B, 2 * ffn, d, nt, q);
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < ffn; i++) {
+                const float g = gu[b][i];
+                act[b][i] = g / (1.0f + expf(-g)) * gu[b][ffn + i];
+            }
+        gemm_i8(m->dn_q[l], m->dn_s[l], act, x, B, d, ffn, nt, q);
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < d; i++) h[b][i] += x[b][i];
+    }
+    for (int b = 0; b < B; b++) rms_norm(h[b], m->final_norm, x[b], d, m->eps);
+    gemm_i8(m->lm_q, m->lm_s, x, lg, B, m->vocab, d, nt, q);
+    return 0;
+}

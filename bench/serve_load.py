@@ -1,0 +1,326 @@
+#!/usr/bin/env python
+"""Many browser sessions at once against `streamlit run app.py`, in real Chromium.
+
+    .venv/bin/python bench/serve_load.py [--sessions 1 4 8 16] [--seconds 60] [--browsers 2]
+                                         [--max-new-tokens 64] [--json bench/results/serve_load.json]
+
+For each N: N Chromium sessions (browser contexts, each its own Streamlit session) ask the
+generation page's chat for an answer in a loop for --seconds, while --browsers more sessions
+click between the explorer and the training-cost estimator. Reported per N:
+- errors: exceptions shown on a page, or an answer/page that did not arrive within 180 s (goal 0);
+- ttft_ms p50/p95: from pressing Enter to the first answer text visible in the browser;
+- answer_s p50/p95, and page_s p50/p95 for the browsing sessions (navigation until the script ran);
+- per-session tok/s (tokens / answer time, in the browser) and aggregate tok/s (all tokens of the
+  answers completed in the window / the window), and the decoder's own tok/s from the page captions;
+- the server's RSS (sampled every second from /proc): at the start, the peak and at the end.
+Before the load, the same prompt and settings run once through `python -m core generate` (the CLI)
+and once on the page alone, so the page's tok/s is compared with the CLI's side by side.
+
+Sampling is the page's default (temperature 0.7, top-k 50, top-p 0.95, repetition penalty 1.1)
+with max new tokens set on the page's slider. The server runs on its own state directory.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+QUESTIONS = ["Give me three ideas for a healthcare startup.", "What should a pitch deck contain?",
+             "Explain what a GPU does, briefly.", "Write a short product description for a note-taking app.",
+             "How do I price a SaaS product?", "Name three risks of using AI in finance."]
+STATS = re.compile(r"(\d+) tokens · ([\d.]+) tokens/s · first token after (\d+) ms")
+TIMEOUT_MS = int(os.environ.get("SERVE_LOAD_TIMEOUT_MS", "180000"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.samples, self._stop_event = pid, [], threading.Event()
+
+    def run(self):
+        while not self._stop_event.is_set():
+            self.samples.append((time.monotonic(), rss_mb(self.pid)))
+            time.sleep(1.0)
+
+    def window(self, t0: float, t1: float) -> list[float]:
+        return [mb for t, mb in self.samples if t0 <= t <= t1]
+
+    def stop(self):
+        self._stop_event.set()
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
+    return round(values[k], 3)
+
+
+async def wait_app(page) -> None:
+    await page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
+        state="attached", timeout=TIMEOUT_MS)
+    await page.wait_for_timeout(200)
+    await page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=TIMEOUT_MS)
+
+
+async def open_generate(ctx, url: str, max_new: int):
+    page = await ctx.new_page()
+    await page.goto(f"{url}/generate?lang=en")
+    await wait_app(page)
+    await page.get_by_text("Sampling settings").click()
+    slider = page.locator("[data-testid='stSlider']").filter(has_text="Max new tokens").locator("input[type=range]")
+    await slider.fill(str(max_new))  # sets the value and fires the input's change event (one rerun)
+    await page.wait_for_timeout(300)
+    await wait_app(page)
+    got = int(await slider.input_value())
+    if got != max_new:
+        raise RuntimeError(f"the max-new-tokens slider is at {got}, not {max_new}")
+    return page
+
+
+async def ask(page, question: str) -> dict:
+    """One chat answer; times measured in the browser (a screenshot in $TMPDIR when it fails)."""
+    try:
+        return await _ask(page, question)
+    except Exception:
+        await page.screenshot(path=str(Path(tempfile.gettempdir()) / "serve_load_failure.png"), full_page=True)
+        raise
+
+
+async def _ask(page, question: str) -> dict:
+    clear = page.get_by_role("button", name="Clear the conversation")
+    if await clear.count():
+        await clear.click()
+        await wait_app(page)
+    messages = page.locator("[data-testid='stChatMessage']")
+    before = await messages.count()  # the conversation so far (the Clear button shows from the 2nd answer on)
+    box = page.get_by_placeholder("Ask the model something…")
+    await box.fill(question)
+    t0 = time.monotonic()
+    await box.press("Enter")
+    reply = messages.nth(before + 1)
+    text = reply.locator("[data-testid='stMarkdownContainer']").first
+    await text.wait_for(timeout=TIMEOUT_MS)
+    await page.wait_for_function("el => el.innerText.trim().length > 0", arg=await text.element_handle(),
+                                 timeout=TIMEOUT_MS, polling="raf")
+    t_first = time.monotonic()
+    caption = reply.get_by_text("first token after")
+    await caption.wait_for(timeout=TIMEOUT_MS)
+    t_done = time.monotonic()
+    m = STATS.search(await caption.inner_text())
+    if not m:
+        raise RuntimeError("no speed caption under the answer")
+    n, decoder_tps, server_ttft = int(m.group(1)), float(m.group(2)), int(m.group(3))
+    errors = await page.locator("[data-testid='stException']").count()
+    return {"t0": t0, "t_done": t_done, "ttft_ms": (t_first - t0) * 1000, "answer_s": t_done - t0, "tokens": n,
+            "browser_tps": (n - 1) / (t_done - t_first) if n > 1 and t_done > t_first else None,
+            "decoder_tps": decoder_tps, "server_ttft_ms": server_ttft, "errors": errors}
+
+
+async def generating(page, stop_at: float, out: list, errors: list, index: int):
+    i = index
+    while time.monotonic() < stop_at:
+        try:
+            r = await ask(page, QUESTIONS[i % len(QUESTIONS)])
+            r["session"] = index
+            out.append(r)
+            if r["errors"]:
+                errors.append(f"session {index}: an exception on the page")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"session {index}: {type(exc).__name__}: {str(exc)[:200]}")
+            return
+        i += 1
+
+
+async def browsing(ctx, url: str, stop_at: float, out: list, errors: list):
+    page = await ctx.new_page()
+    paths = ["explorer", "training_cost"]
+    i = 0
+    while time.monotonic() < stop_at:
+        t0 = time.monotonic()
+        try:
+            await page.goto(f"{url}/{paths[i % 2]}?lang=en")
+            await wait_app(page)
+            out.append(time.monotonic() - t0)
+            if await page.locator("[data-testid='stException']").count():
+                errors.append(f"browse {paths[i % 2]}: an exception on the page")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"browse: {type(exc).__name__}: {str(exc)[:200]}")
+            return
+        i += 1
+
+
+async def phase(browser, url: str, n: int, seconds: float, n_browse: int, max_new: int, rss: RssSampler) -> dict:
+    contexts = [await browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(n + n_browse)]
+    answers, pages, errors = [], [], []
+    opened = await asyncio.gather(*[open_generate(contexts[i], url, max_new) for i in range(n)], return_exceptions=True)
+    for i, page in enumerate(opened):
+        if isinstance(page, BaseException):
+            errors.append(f"session {i}: opening the page: {page}")
+    t_begin = time.monotonic()  # the window starts once every generation page is open and set
+    stop_at = t_begin + seconds
+    tasks = [generating(page, stop_at, answers, errors, i) for i, page in enumerate(opened)
+             if not isinstance(page, BaseException)]
+    tasks += [browsing(contexts[n + j], url, stop_at, pages, errors) for j in range(n_browse)]
+    await asyncio.gather(*tasks)
+    t_end = time.monotonic()
+    for c in contexts:
+        await c.close()
+    window = answers  # answers started in the window (the last ones finish after it)
+    span = max(1e-9, max((a["t_done"] for a in window), default=t_end) - t_begin)
+    per_session = {}
+    for a in window:
+        s = per_session.setdefault(a["session"], [0, 0.0])
+        s[0] += a["tokens"]
+        s[1] += a["answer_s"]
+    mem = rss.window(t_begin, t_end)
+    return {
+        "sessions": n, "browsing_sessions": n_browse, "answers": len(window), "errors": len(errors),
+        "error_samples": errors[:5],
+        "ttft_ms_p50": pct([a["ttft_ms"] for a in window], 50), "ttft_ms_p95": pct([a["ttft_ms"] for a in window], 95),
+        "server_ttft_ms_p50": pct([a["server_ttft_ms"] for a in window], 50),
+        "answer_s_p50": pct([a["answer_s"] for a in window], 50), "answer_s_p95": pct([a["answer_s"] for a in window], 95),
+        "page_s_p50": pct(pages, 50), "page_s_p95": pct(pages, 95), "pages": len(pages),
+        "tokens": sum(a["tokens"] for a in window),
+        "aggregate_tps": round(sum(a["tokens"] for a in window) / span, 2),
+        "per_session_tps_mean": round(statistics.mean(t / s for t, s in per_session.values()), 2) if per_session else None,
+        "decoder_tps_p50": pct([a["decoder_tps"] for a in window], 50),
+        "browser_tps_p50": pct([a["browser_tps"] for a in window if a["browser_tps"]], 50),
+        "rss_mb_start": round(mem[0], 1) if mem else None, "rss_mb_peak": round(max(mem), 1) if mem else None,
+        "rss_mb_end": round(mem[-1], 1) if mem else None,
+    }
+
+
+def cli_speed(prompt: str, max_new: int, env: dict) -> dict:
+    """The same chat prompt and sampling through `python -m core generate` (3 runs, median)."""
+    runs = []
+    for seed in (1, 2, 3):
+        out = subprocess.run([sys.executable, "-m", "core", "generate", "--chat", "--prompt", prompt,
+                              "--max-new-tokens", str(max_new), "--temperature", "0.7", "--top-k", "50", "--top-p", "0.95",
+                              "--repetition-penalty", "1.1", "--seed", str(seed), "--json"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr[-500:])
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"cli_tps_p50": pct([r["tokens_per_second"] for r in runs], 50), "cli_ttft_ms_p50": pct([r["ttft_ms"] for r in runs], 50),
+            "cli_tokens": [r["n_new_tokens"] for r in runs]}
+
+
+async def main_async(args) -> dict:
+    from playwright.async_api import async_playwright
+
+    state = Path(tempfile.mkdtemp(prefix="opplab-serve-load-"))
+    env = os.environ.copy()
+    env.setdefault("OPPLAB_STATE_DIR", str(state))
+    for name in ("base", "native"):  # the converted base models and the kernel of this checkout
+        src = ROOT / ".state" / name
+        if src.exists() and not (Path(env["OPPLAB_STATE_DIR"]) / name).exists():
+            (Path(env["OPPLAB_STATE_DIR"]) / name).symlink_to(src)
+    cli = cli_speed(QUESTIONS[0], args.max_new_tokens, env)
+    print(json.dumps({"cli": cli}), flush=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(state / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+                               "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
+                               "--server.fileWatcherType=none"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    rss = RssSampler(server.pid)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError("the server did not start: " + (state / "server.log").read_text()[-2000:])
+                time.sleep(0.5)
+        rss.start()
+        results = {"cli": cli, "phases": []}
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            ctx = await browser.new_context()  # warm-up: load the model, one answer alone on the page
+            page = await open_generate(ctx, url, args.max_new_tokens)
+            await ask(page, QUESTIONS[0])
+            alone = [await ask(page, QUESTIONS[0]) for _ in range(3)]
+            await ctx.close()
+            results["page_alone"] = {"browser_tps_p50": pct([a["browser_tps"] for a in alone if a["browser_tps"]], 50),
+                                     "decoder_tps_p50": pct([a["decoder_tps"] for a in alone], 50),
+                                     "ttft_ms_p50": pct([a["ttft_ms"] for a in alone], 50)}
+            results["page_vs_cli"] = round(results["page_alone"]["browser_tps_p50"] / cli["cli_tps_p50"], 3) \
+                if results["page_alone"]["browser_tps_p50"] and cli["cli_tps_p50"] else None
+            print(json.dumps({"page_alone": results["page_alone"], "page_vs_cli": results["page_vs_cli"]}), flush=True)
+            for n in args.sessions:
+                r = await phase(browser, url, n, args.seconds, args.browsers, args.max_new_tokens, rss)
+                results["phases"].append(r)
+                print(json.dumps(r), flush=True)
+            await browser.close()
+        one = next((r for r in results["phases"] if r["sessions"] == 1), None)
+        for r in results["phases"]:
+            r["aggregate_vs_one"] = round(r["aggregate_tps"] / one["aggregate_tps"], 2) if one and one["aggregate_tps"] else None
+        results["server_rss_mb"] = {"first": rss.samples[0][1] if rss.samples else None,
+                                    "peak": max((mb for _, mb in rss.samples), default=None),
+                                    "last": rss.samples[-1][1] if rss.samples else None}
+        results["settings"] = {"seconds": args.seconds, "max_new_tokens": args.max_new_tokens, "browsing_sessions": args.browsers,
+                               "max_decode_batch": int(os.environ.get("OPPLAB_MAX_DECODE_BATCH", "8")),
+                               "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+        return results
+    finally:
+        rss.stop()
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8, 16])
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--browsers", type=int, default=2, help="sessions browsing the explorer and estimators meanwhile")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--json", default=None)
+    args = p.parse_args()
+    results = asyncio.run(main_async(args))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if k != "phases"}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
