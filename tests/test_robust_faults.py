@@ -40,9 +40,18 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_kill_9_while_scenarios_are_saved_loses_no_committed_row_and_leaves_no_corruption(tmp_path, monkeypatch):
-    db = tmp_path / "store.db"
-    url = f"sqlite:///{db}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fault_db(request, tmp_path):
+    """A store of the test's own: a SQLite file, or a fresh database in the session's throwaway
+    PostgreSQL server (tests/postgres.py)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database(f"faults_{request.node.name.rpartition('[')[0][-20:]}_{os.getpid()}".lower())
+
+
+def test_kill_9_while_scenarios_are_saved_loses_no_committed_row_and_leaves_no_corruption(fault_db, monkeypatch):
+    url = fault_db
     committed: list[str] = []
     for round_ in range(3):  # three kills at different moments of a write
         proc = subprocess.Popen([sys.executable, "-c", WRITER, f"r{round_}"], cwd=ROOT, stdout=subprocess.PIPE,
@@ -58,10 +67,11 @@ def test_kill_9_while_scenarios_are_saved_loses_no_committed_row_and_leaves_no_c
         committed += [line.strip() for line in proc.stdout.read().splitlines() if line.strip()]
         proc.wait(10)
         assert proc.returncode == -signal.SIGKILL
-    # Restart: a fresh process opens the same file.
-    with sqlite3.connect(db) as con:
-        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # Restart: a fresh process opens the same store.
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
+            assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     monkeypatch.setenv("DATABASE_URL", url)
     names = {r.name for r in scenarios.list_all()}
     assert len(committed) >= 60 and set(committed) <= names
@@ -94,10 +104,10 @@ def _row(run_id: str) -> store.TrainingRun:
 
 
 @pytest.fixture()
-def own_runs(tmp_path, monkeypatch):
+def own_runs(fault_db, monkeypatch):
     """A store of this test's own (a run left by another test must not hold the one slot), and no
     training process outlives the test."""
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'runs.db'}")
+    monkeypatch.setenv("DATABASE_URL", fault_db)
     monkeypatch.setenv("OPPLAB_MAX_TRAINING_JOBS", "1")
     yield
     with store.session() as s:
