@@ -33,7 +33,8 @@ if st.button(tr("demos.qa.submit"), type="primary", key="qa_submit"):
     elif len(context) > MAX_CONTEXT_CHARS:
         st.warning(tr("demos.qa.too_long", n=MAX_CONTEXT_CHARS))
     elif (lm := load_selected(TASK)) is not None:
-        answer = answer_question(lm, context, question)
+        with st.spinner(tr("demos.qa.answering")):
+            answer = answer_question(lm, context, question)
         if answer.note:
             st.info(tr("demos.qa.passage_note"))
         st.subheader(tr("demos.qa.answer"))

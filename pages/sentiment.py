@@ -47,8 +47,9 @@ with batch:
             st.error(str(exc))
         else:
             if (lm := load_selected(TASK)) is not None:
-                with st.spinner(tr("demos.sentiment.scoring", n=len(rows))):
-                    preds = predict_sentiment(lm, [r["text"] for r in rows])
+                bar = st.progress(0.0, text=tr("demos.sentiment.scoring", n=len(rows)))
+                preds = predict_sentiment(lm, [r["text"] for r in rows], progress=lambda done, total: bar.progress(
+                    done / total, text=tr("demos.sentiment.scored", done=done, n=total)))
                 st.session_state["se_batch_result"] = pd.DataFrame(
                     {"text": [r["text"] for r in rows], "label": [p.label for p in preds],
                      "probability": [round(p.probability, 4) for p in preds],
@@ -60,6 +61,8 @@ with batch:
         fig = px.bar(counts, x="label", y="count", color="label", labels={"label": "", "count": tr("demos.sentiment.count")},
                      color_discrete_sequence=["#2e7d32", "#c62828"])
         st.plotly_chart(fig.update_layout(showlegend=False, height=300), width="stretch")
+        if n_cut := int(result["truncated"].sum()):
+            st.info(tr("demos.sentiment.batch.truncated", n=n_cut, total=len(result)))
         st.dataframe(result, width="stretch", hide_index=True)
         st.download_button(tr("demos.sentiment.download"), result.to_csv(index=False).encode("utf-8"),
                            file_name="sentiment.csv", mime="text/csv", key="se_download")

@@ -4,7 +4,8 @@ import streamlit as st
 
 from core.config import get_settings
 from core.lm.generate import GenerationError
-from core.lm.inference import MAX_BATCH_LINES, MAX_TRANSLATION_CHARS, batch_lines, translate, translation_chunks, translation_stream
+from core.lm.inference import (MAX_BATCH_LINES, MAX_TRANSLATION_CHARS, batch_lines, translate, translation_chunks,
+                                translation_is_cut, translation_stream)
 from core.lm.tasks import TaskDataError
 from core.uploads import BATCH_LINES_PER_ROW, UploadError, read_upload
 from pages._demos import load_selected, show_card
@@ -63,6 +64,8 @@ with batch:
                 st.session_state["tr_batch_result"] = pd.DataFrame(rows)
     result = st.session_state.get("tr_batch_result")
     if result is not None:
+        if n_cut := sum(translation_is_cut(line) for line in result["source"]):
+            st.info(tr("demos.translate.batch.cut_note", k=n_cut, n=f"{MAX_TRANSLATION_CHARS:,}"))
         st.dataframe(result, width="stretch", hide_index=True)
         st.download_button(tr("demos.translate.download"), result.to_csv(index=False).encode("utf-8"),
                            file_name=f"translations-{src}-{tgt}.csv", mime="text/csv", key="tr_download")

@@ -107,6 +107,23 @@ def test_long_reviews_keep_head_and_tail_and_say_so(tiny):
     assert 0.0 <= pred[0].positive <= 1.0
 
 
+def test_batch_scoring_reports_progress_batch_by_batch_up_to_every_text(tiny, tiny_dir, monkeypatch):
+    monkeypatch.setenv("OPPLAB_MAX_BATCH_MB", "16")  # several batches
+    texts = ["Great film, loved it", "Awful.", "The plot drags. " * 300, "Fine.", "好看极了，强烈推荐这部电影。"]
+    seen = []
+    preds = inference.predict_sentiment(tiny, texts, progress=lambda done, total: seen.append((done, total)))
+    assert len(preds) == 5 and seen[0] == (0, 5) and seen[-1] == (5, 5) and len(seen) > 2
+    assert all(b[0] >= a[0] and b[1] == 5 for a, b in zip(seen, seen[1:]))
+    # a routed model counts across its languages' groups
+    from core.lm.loader import RoutedModel
+    routed = RoutedModel(info=registry.ModelInfo(id="routed", task="sentiment", base="", path=tiny_dir),
+                         routes={"default": tiny, "zh": tiny})
+    seen.clear()
+    routed_preds = inference.predict_sentiment(routed, texts, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (5, 5) and all(b[0] >= a[0] for a, b in zip(seen, seen[1:]))
+    assert [p.label for p in routed_preds] == [p.label for p in preds]
+
+
 def test_close_label_probabilities_are_flagged_mixed():
     assert inference.SentimentPrediction("positive", 0.55, 0.55).mixed
     assert not inference.SentimentPrediction("negative", 0.9, 0.1).mixed
@@ -130,7 +147,8 @@ def test_long_texts_are_translated_in_chunks_of_whole_sentences(tiny):
     assert [sep for _, sep in chunks].count("\n") == 2  # paragraph breaks survive
     assert " ".join(c for c, _ in chunks).replace("\n", " ").split() == text.replace("\n", " ").split()
     _, cut = inference.translation_chunks(tiny, "word " * 2_000)
-    assert cut
+    assert cut and inference.translation_is_cut("word " * 2_000)
+    assert not inference.translation_is_cut("  " + "x" * inference.MAX_TRANSLATION_CHARS + "\n")
 
 
 def test_four_direction_chrf_is_the_mean_of_out_of_and_into_english():

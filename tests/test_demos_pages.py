@@ -123,3 +123,47 @@ def test_each_task_page_shows_its_shipped_model_card_and_ignores_a_bad_directory
         assert not at.exception
         assert metric in [m.label for m in at.metric], page
         assert model in texts(at.markdown), page
+
+
+LONG_REVIEW = "The plot drags and the acting is wooden. " * 300 + "Still, a wonderful ending."
+
+
+def test_sentiment_batch_shows_progress_and_says_long_reviews_were_cut(tiny_dir):
+    at = open_page("sentiment", tiny_dir)
+    raw = ("text,label\n" + f'"{LONG_REVIEW}",positive\n' + "Short and sweet.,positive\nAwful.,negative\n").encode()
+    at.file_uploader(key="se_upload").upload("reviews.csv", raw).run()
+    at.button(key="se_batch_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    bars = at.get("progress")
+    assert bars and "Scored 3 of 3 texts" in str(bars[-1].proto.text)
+    assert "1 of 3 reviews were long" in texts(at.info)
+    assert list(at.session_state["se_batch_result"]["truncated"]) == [True, False, False]
+
+
+def test_qa_says_when_a_long_context_was_cut_to_a_passage(tiny_dir):
+    at = open_page("qa", tiny_dir)
+    at.radio(key="qa_source").set_value("own").run()
+    filler = " ".join(f"Paragraph {i} talks about weather, sports and cooking in town {i}." for i in range(300))
+    at.text_area(key="qa_context").set_value(filler + " The launch was led by Dana Whitfield in Oslo. " + filler)
+    at.text_input(key="qa_question").set_value("Who led the launch?")
+    at.button(key="qa_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "the answer comes from the passage that shares most words with your question" in texts(at.info)
+
+
+def test_translation_says_when_a_text_was_chunked_or_cut(tiny_dir, monkeypatch):
+    from core.lm import inference
+
+    monkeypatch.setattr(inference, "translation_budget", lambda lm, source: 2)  # the notes, not the decoding
+    at = open_page("translate", tiny_dir)
+    at.text_area(key="tr_text").set_value(" ".join(f"Sentence {i} is about our product." for i in range(60)))
+    at.button(key="tr_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "translated in" in texts(at.info) and "parts of whole sentences" in texts(at.info)
+    at.text_area(key="tr_text").set_value("Our product cuts paperwork by half. " * 200)
+    at.button(key="tr_submit").click().run()
+    assert "only the first 5,000 are translated" in texts(at.info)
+    at.file_uploader(key="tr_upload").upload("lines.txt", ("Good morning.\n" + "word " * 1_500 + "\n").encode()).run()
+    at.button(key="tr_batch_submit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "1 line(s) longer than 5,000 characters" in texts(at.info)

@@ -22,7 +22,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -108,11 +108,12 @@ def rows_per_batch(lm: Any, tokens_per_row: int) -> int:
 
 
 @torch.inference_mode()
-def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]]) -> torch.Tensor:
+def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]], progress: Callable[[int], None] | None = None) -> torch.Tensor:
     """(N, n_labels) log-probabilities of each full label string after each tokenised prompt.
 
     Left-padded batches sized by the memory budget; logits only at the last position; a label of
-    several tokens continues from the prompt's cache, which is cropped back after each label."""
+    several tokens continues from the prompt's cache, which is cropped back after each label.
+    progress(rows) is called after each batch with the number of rows it scored."""
     tok = lm.tokenizer
     labels = _label_token_ids(tok)
     device = _device(lm)
@@ -153,6 +154,8 @@ def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]]) -> torch.Tensor:
                 cache.crop(-(len(lab) - 1))  # transformers 5: a negative count of tokens to drop
             out[torch.tensor(idx), j] = score
         del res, cache
+        if progress is not None:
+            progress(len(idx))
     return out
 
 
@@ -166,7 +169,10 @@ def text_language(text: str) -> str:
     return "zh" if letters and han / len(letters) >= 0.2 else "en"
 
 
-def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = None) -> list[SentimentPrediction]:
+def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> list[SentimentPrediction]:
+    """One prediction per text. progress(done, total), when given, is called once before scoring
+    and after each scored batch (a page's progress bar over a long CSV)."""
     if not texts:
         return []
     if hasattr(lm, "routes"):  # a routed model: each text to the model measured best for its language
@@ -174,12 +180,24 @@ def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = No
         groups: dict[str, list[int]] = {}
         for i, text in enumerate(texts):
             groups.setdefault(text_language(text), []).append(i)
+        offset = 0
         for lang, idx in groups.items():
-            for i, pred in zip(idx, predict_sentiment(lm.for_lang(lang), [texts[i] for i in idx], calibrate)):
+            part = None if progress is None else (lambda done, _n, o=offset: progress(o + done, len(texts)))
+            for i, pred in zip(idx, predict_sentiment(lm.for_lang(lang), [texts[i] for i in idx], calibrate, part)):
                 out[i] = pred
+            offset += len(idx)
         return out  # type: ignore[return-value]
     calibrate = calibrated_by_default(lm) if calibrate is None else calibrate
     tok = lm.tokenizer
+    done = 0
+
+    def scored(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if progress is not None:
+            progress(done, len(texts))
+
+    scored(0)
     prompt_ids, cut = [], []
     for text in texts:
         body, was_cut = head_and_tail(tok(text, add_special_tokens=False)["input_ids"], MAX_REVIEW_TOKENS)
@@ -187,7 +205,7 @@ def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = No
         review = tok.decode(body) if was_cut else text
         prompt_ids.append(tok(build_prompt(lm, "sentiment", {"text": review}), add_special_tokens=False)["input_ids"])
     with lm.lock:
-        scores = _label_logprobs(lm, prompt_ids)
+        scores = _label_logprobs(lm, prompt_ids, scored)
         if calibrate:
             empty = tok(build_prompt(lm, "sentiment", {"text": ""}), add_special_tokens=False)["input_ids"]
             scores = scores - _label_logprobs(lm, [empty])[0]
@@ -317,11 +335,16 @@ def clean_translation(text: str) -> str:
     return text.strip()
 
 
+def translation_is_cut(text: str) -> bool:
+    """Whether a text is longer than what is translated (MAX_TRANSLATION_CHARS): its rest is dropped."""
+    return len(text.strip()) > MAX_TRANSLATION_CHARS
+
+
 def translation_chunks(lm: Any, text: str) -> tuple[list[tuple[str, str]], bool]:
     """([(chunk, separator before it)], cut): paragraphs kept apart, sentences grouped up to
     CHUNK_TOKENS tokens; cut is True when the text was cut at MAX_TRANSLATION_CHARS."""
+    cut = translation_is_cut(text)
     text = text.strip()
-    cut = len(text) > MAX_TRANSLATION_CHARS
     text = text[:MAX_TRANSLATION_CHARS]
     count = lambda t: len(lm.tokenizer(t, add_special_tokens=False)["input_ids"])  # noqa: E731
     chunks: list[tuple[str, str]] = []
