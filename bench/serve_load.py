@@ -16,6 +16,11 @@ click between the explorer and the training-cost estimator. Reported per N:
 Before the load, the same prompt and settings run once through `python -m core generate` (the CLI)
 and once on the page alone, so the page's tok/s is compared with the CLI's side by side.
 
+The browsers run on users' machines, not on the server: by default the server (and the CLI run it
+is compared with) is pinned to the first half of the cores with OPPLAB_TORCH_THREADS set to match,
+and Chromium and this driver to the other half (on the 2-core machine: one core each), so the
+figures are the server's, not the server's minus 20 Chromium renderers'.
+
 Sampling is the page's default (temperature 0.7, top-k 50, top-p 0.95, repetition penalty 1.1)
 with max new tokens set on the page's slider. The server runs on its own state directory.
 """
@@ -45,6 +50,18 @@ QUESTIONS = ["Give me three ideas for a healthcare startup.", "What should a pit
              "How do I price a SaaS product?", "Name three risks of using AI in finance."]
 STATS = re.compile(r"(\d+) tokens · ([\d.]+) tokens/s · first token after (\d+) ms")
 TIMEOUT_MS = int(os.environ.get("SERVE_LOAD_TIMEOUT_MS", "180000"))
+
+
+PIN: list[str] = []  # taskset prefix for the server and the CLI
+MAX_NEW = [64]
+
+
+def cpu_list(spec: str) -> set[int]:
+    cpus: set[int] = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
 
 
 def free_port() -> int:
@@ -98,14 +115,19 @@ async def wait_app(page) -> None:
 
 async def open_generate(ctx, url: str, max_new: int):
     page = await ctx.new_page()
-    await page.goto(f"{url}/generate?lang=en")
+    await page.goto(f"{url}/generate?lang=en", timeout=TIMEOUT_MS)
     await wait_app(page)
     await page.get_by_text("Sampling settings").click()
-    slider = page.locator("[data-testid='stSlider']").filter(has_text="Max new tokens").locator("input[type=range]")
-    await slider.fill(str(max_new))  # sets the value and fires the input's change event (one rerun)
-    await page.wait_for_timeout(300)
+    slider = page.locator("[data-testid='stSlider']").filter(has_text="Max new tokens")
+    shown = slider.get_by_test_id("stSliderThumbValue")  # rendered from the widget's state
+    await slider.locator("input[type=range]").focus()
+    value = int(await shown.inner_text())
+    key = "ArrowLeft" if value > max_new else "ArrowRight"
+    for _ in range(abs(value - max_new)):
+        await page.keyboard.press(key)
+    await page.wait_for_timeout(1000)
     await wait_app(page)
-    got = int(await slider.input_value())
+    got = int(await shown.inner_text())
     if got != max_new:
         raise RuntimeError(f"the max-new-tokens slider is at {got}, not {max_new}")
     return page
@@ -122,10 +144,12 @@ async def ask(page, question: str) -> dict:
 
 async def _ask(page, question: str) -> dict:
     clear = page.get_by_role("button", name="Clear the conversation")
-    if await clear.count():
-        await clear.click()
-        await wait_app(page)
     messages = page.locator("[data-testid='stChatMessage']")
+    if await clear.count():  # keep prompts short: one question, no history
+        await clear.click()
+        await page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stChatMessage']\").length === 0",
+                                     timeout=TIMEOUT_MS)
+        await wait_app(page)
     before = await messages.count()  # the conversation so far (the Clear button shows from the 2nd answer on)
     box = page.get_by_placeholder("Ask the model something…")
     await box.fill(question)
@@ -144,6 +168,8 @@ async def _ask(page, question: str) -> dict:
     if not m:
         raise RuntimeError("no speed caption under the answer")
     n, decoder_tps, server_ttft = int(m.group(1)), float(m.group(2)), int(m.group(3))
+    if n > MAX_NEW[0]:
+        raise RuntimeError(f"an answer of {n} tokens: the max-new-tokens setting did not take")
     errors = await page.locator("[data-testid='stException']").count()
     return {"t0": t0, "t_done": t_done, "ttft_ms": (t_first - t0) * 1000, "answer_s": t_done - t0, "tokens": n,
             "browser_tps": (n - 1) / (t_done - t_first) if n > 1 and t_done > t_first else None,
@@ -172,7 +198,7 @@ async def browsing(ctx, url: str, stop_at: float, out: list, errors: list):
     while time.monotonic() < stop_at:
         t0 = time.monotonic()
         try:
-            await page.goto(f"{url}/{paths[i % 2]}?lang=en")
+            await page.goto(f"{url}/{paths[i % 2]}?lang=en", timeout=TIMEOUT_MS)
             await wait_app(page)
             out.append(time.monotonic() - t0)
             if await page.locator("[data-testid='stException']").count():
@@ -228,7 +254,7 @@ def cli_speed(prompt: str, max_new: int, env: dict) -> dict:
     """The same chat prompt and sampling through `python -m core generate` (3 runs, median)."""
     runs = []
     for seed in (1, 2, 3):
-        out = subprocess.run([sys.executable, "-m", "core", "generate", "--chat", "--prompt", prompt,
+        out = subprocess.run(PIN + [sys.executable, "-m", "core", "generate", "--chat", "--prompt", prompt,
                               "--max-new-tokens", str(max_new), "--temperature", "0.7", "--top-k", "50", "--top-p", "0.95",
                               "--repetition-penalty", "1.1", "--seed", str(seed), "--json"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -242,8 +268,13 @@ def cli_speed(prompt: str, max_new: int, env: dict) -> dict:
 async def main_async(args) -> dict:
     from playwright.async_api import async_playwright
 
+    MAX_NEW[0] = args.max_new_tokens
     state = Path(tempfile.mkdtemp(prefix="opplab-serve-load-"))
     env = os.environ.copy()
+    if args.server_cpus:  # the server (and the CLI run it is compared with) on its own cores,
+        PIN[:] = ["taskset", "-c", args.server_cpus]  # Chromium and this driver on the others
+        env["OPPLAB_TORCH_THREADS"] = str(len(cpu_list(args.server_cpus)))
+        os.sched_setaffinity(0, cpu_list(args.client_cpus))
     env.setdefault("OPPLAB_STATE_DIR", str(state))
     for name in ("base", "native"):  # the converted base models and the kernel of this checkout
         src = ROOT / ".state" / name
@@ -254,7 +285,7 @@ async def main_async(args) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(state / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+    server = subprocess.Popen(PIN + [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
                                "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
                                "--server.fileWatcherType=none"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     rss = RssSampler(server.pid)
@@ -294,7 +325,7 @@ async def main_async(args) -> dict:
         results["server_rss_mb"] = {"first": rss.samples[0][1] if rss.samples else None,
                                     "peak": max((mb for _, mb in rss.samples), default=None),
                                     "last": rss.samples[-1][1] if rss.samples else None}
-        results["settings"] = {"seconds": args.seconds, "max_new_tokens": args.max_new_tokens, "browsing_sessions": args.browsers,
+        results["settings"] = {"server_cpus": args.server_cpus, "client_cpus": args.client_cpus, "seconds": args.seconds, "max_new_tokens": args.max_new_tokens, "browsing_sessions": args.browsers,
                                "max_decode_batch": int(os.environ.get("OPPLAB_MAX_DECODE_BATCH", "8")),
                                "cpus": os.cpu_count(), "load_average": os.getloadavg()}
         return results
@@ -314,6 +345,12 @@ def main() -> int:
     p.add_argument("--browsers", type=int, default=2, help="sessions browsing the explorer and estimators meanwhile")
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--json", default=None)
+    n = os.cpu_count() or 1
+    half = max(1, n // 2)
+    p.add_argument("--server-cpus", default=f"0-{half - 1}" if n >= 2 else "",
+                   help="cores for the server and the CLI run (taskset list; empty: no pinning)")
+    p.add_argument("--client-cpus", default=f"{half}-{n - 1}" if n >= 2 else "",
+                   help="cores for Chromium and this driver: browsers run on users' machines, not on the server")
     args = p.parse_args()
     results = asyncio.run(main_async(args))
     if args.json:

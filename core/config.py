@@ -12,6 +12,8 @@
 | OPPLAB_MAX_UPLOAD_MB  | 20                                    | largest accepted upload                   |
 | OPPLAB_MAX_UPLOAD_ROWS | 250000                               | most lines in an accepted upload          |
 | OPPLAB_MAX_TRAINING_JOBS | 1                                  | training runs at once; more are queued    |
+| OPPLAB_TRAINING_NICE  | 10                                    | niceness of training processes started by |
+|                       |                                       | the app (0 = none): decoding keeps the CPU |
 | OPPLAB_TORCH_THREADS  | 2                                     | torch intra-op threads for inference      |
 | OPPLAB_NATIVE_DECODE  | 1                                     | 0 = demos decode with torch ops, not the  |
 |                       |                                       | compiled kernel (core/lm/native)          |
@@ -49,6 +51,7 @@ class Settings:
     native_decode: bool
     max_batch_mb: int
     max_decode_batch: int = 8
+    training_nice: int = 10
     local_user: str = "local"
     admins: frozenset[str] = frozenset()
 
@@ -89,6 +92,7 @@ def get_settings() -> Settings:
         native_decode=bool(_int_env("OPPLAB_NATIVE_DECODE", 1, 0, 1)),
         max_batch_mb=_int_env("OPPLAB_MAX_BATCH_MB", 1024, 16, 1 << 20),
         max_decode_batch=_int_env("OPPLAB_MAX_DECODE_BATCH", 8, 1, 32),
+        training_nice=_int_env("OPPLAB_TRAINING_NICE", 10, 0, 19),
         local_user=(os.environ.get("OPPLAB_USER") or "").strip() or "local",
         admins=frozenset(a.strip().lower() for a in os.environ.get("OPPLAB_ADMINS", "").split(",") if a.strip()),
     )

@@ -26,6 +26,7 @@ import math
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -196,6 +197,9 @@ def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool, user: str
     if nproc > 1:  # torchrun from the same environment
         argv[0] = str(Path(sys.executable).with_name("torchrun"))
     argv += ["--run-id", run_id, "--json"] + (["--resume"] if resume else [])
+    niceness = get_settings().training_nice
+    if niceness and shutil.which("nice"):  # the server's decoding keeps priority over training (README)
+        argv = ["nice", "-n", str(niceness)] + argv
     log = open(out / "log.txt", "a")
     env = os.environ.copy()
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")

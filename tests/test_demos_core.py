@@ -115,11 +115,12 @@ def _wait(predicate, timeout: float = 10.0) -> bool:
 
 def test_stop_callback_ends_generation_and_closing_leaves_the_batch(tiny):
     calls = []
-    gen = Generation(tiny, "Hi", GenerationParams(max_new_tokens=50, ignore_eos=True),
+    gen = Generation(tiny, "Hi", GenerationParams(max_new_tokens=400, ignore_eos=True),
                      should_stop=lambda: len(calls.append(1) or calls) >= 3)
+    gen.piece_interval_s = 0  # the tiny model decodes 400 tokens within the pages' 80 ms gap
     list(gen)
     # the reader checks after each delivery; tokens decoded meanwhile arrive together
-    assert gen.result.finish_reason == "stopped" and 3 <= gen.result.n_new_tokens < 50
+    assert gen.result.finish_reason == "stopped" and 3 <= gen.result.n_new_tokens < 400
     early = iter(Generation(tiny, "Hi", GenerationParams(max_new_tokens=400, ignore_eos=True)))
     next(early)
     early.close()  # a browser session that goes away mid-answer

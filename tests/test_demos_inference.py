@@ -110,9 +110,14 @@ def test_long_reviews_keep_head_and_tail_and_say_so(tiny):
 def test_batch_scoring_reports_progress_batch_by_batch_up_to_every_text(tiny, tiny_dir, monkeypatch):
     monkeypatch.setenv("OPPLAB_MAX_BATCH_MB", "16")  # several batches
     texts = ["Great film, loved it", "Awful.", "The plot drags. " * 300, "Fine.", "好看极了，强烈推荐这部电影。"]
-    seen = []
-    preds = inference.predict_sentiment(tiny, texts, progress=lambda done, total: seen.append((done, total)))
+    seen, locked = [], []
+
+    def progress(done, total):
+        seen.append((done, total))
+        locked.append(tiny.lock.locked())  # between batches other sessions may decode on these weights
+    preds = inference.predict_sentiment(tiny, texts, progress=progress)
     assert len(preds) == 5 and seen[0] == (0, 5) and seen[-1] == (5, 5) and len(seen) > 2
+    assert not any(locked)
     assert all(b[0] >= a[0] and b[1] == 5 for a, b in zip(seen, seen[1:]))
     # a routed model counts across its languages' groups
     from core.lm.loader import RoutedModel

@@ -126,6 +126,8 @@ def test_kill_9_of_a_training_process_then_a_fresh_app_process_marks_it_failed_s
     assert jobs.get_run(queued).waiting  # the one slot is taken
     wait_for(lambda: (jobs.get_run(victim).out_dir / "checkpoint" / "state.json").is_file())
     pid = _row(victim).pid
+    # started below the server's priority (OPPLAB_TRAINING_NICE, default 10): decoding keeps the CPU
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
     os.killpg(os.getpgid(pid), signal.SIGKILL)
     wait_for(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2])
     jobs._children.clear()  # what a restarted app knows: only the store and /proc

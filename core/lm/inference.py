@@ -113,7 +113,9 @@ def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]], progress: Callable
 
     Left-padded batches sized by the memory budget; logits only at the last position; a label of
     several tokens continues from the prompt's cache, which is cropped back after each label.
-    progress(rows) is called after each batch with the number of rows it scored."""
+    progress(rows) is called after each batch with the number of rows it scored. The model's lock
+    is held per batch, not for the whole call, so other sessions' decoding on the same weights
+    (core.lm.scheduler) goes on between the batches of a long upload."""
     tok = lm.tokenizer
     labels = _label_token_ids(tok)
     device = _device(lm)
@@ -136,7 +138,7 @@ def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]], progress: Callable
             input_ids[r, width - len(ids):] = torch.tensor(ids)
             mask[r, width - len(ids):] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        with prefill_autocast(device):
+        with lm.lock, prefill_autocast(device):
             res = lm.model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
                            position_ids=positions.to(device), use_cache=True, logits_to_keep=1)
         first = res.logits[:, -1].float().log_softmax(-1).cpu()
@@ -147,7 +149,7 @@ def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]], progress: Callable
                 cont = torch.tensor([lab[:-1]] * len(idx))
                 m2 = torch.cat([mask, torch.ones_like(cont)], dim=1)
                 pos2 = positions[:, -1:] + torch.arange(1, len(lab))[None]
-                with prefill_autocast(device):
+                with lm.lock, prefill_autocast(device):
                     logits = lm.model(input_ids=cont.to(device), attention_mask=m2.to(device), position_ids=pos2.to(device),
                                       past_key_values=cache, use_cache=True).logits.float().log_softmax(-1).cpu()
                 score += logits.gather(2, torch.tensor([lab[1:]] * len(idx))[:, :, None]).sum((1, 2))
@@ -204,11 +206,10 @@ def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = No
         cut.append(was_cut)
         review = tok.decode(body) if was_cut else text
         prompt_ids.append(tok(build_prompt(lm, "sentiment", {"text": review}), add_special_tokens=False)["input_ids"])
-    with lm.lock:
-        scores = _label_logprobs(lm, prompt_ids, scored)
-        if calibrate:
-            empty = tok(build_prompt(lm, "sentiment", {"text": ""}), add_special_tokens=False)["input_ids"]
-            scores = scores - _label_logprobs(lm, [empty])[0]
+    scores = _label_logprobs(lm, prompt_ids, scored)
+    if calibrate:
+        empty = tok(build_prompt(lm, "sentiment", {"text": ""}), add_special_tokens=False)["input_ids"]
+        scores = scores - _label_logprobs(lm, [empty])[0]
     probs = scores.softmax(-1)
     out = []
     pos = tasks.SENTIMENT_LABELS.index("positive")
