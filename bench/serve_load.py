@@ -115,6 +115,7 @@ async def wait_app(page) -> None:
 
 async def open_generate(ctx, url: str, max_new: int):
     page = await ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)  # one client core opening 16 pages is slow
     await page.goto(f"{url}/generate?lang=en", timeout=TIMEOUT_MS)
     await wait_app(page)
     await page.get_by_text("Sampling settings").click()
