@@ -143,6 +143,25 @@ static void rope(float *x, int heads, int hd, const float *c, const float *s) {
     }
 }
 
+/* One head's attention over positions 0..pos: o = softmax(q . K[t] / sqrt(hd)) . V (sc: scratch) */
+static void attend_head(const float *q, const float *K, const float *V, int pos, int hd, float inv_sqrt,
+                        float *sc, float *o) {
+    float mx = -INFINITY, sum = 0.0f;
+    for (int t = 0; t <= pos; t++) {
+        sc[t] = dot_f32(q, K + (size_t)t * hd, hd) * inv_sqrt;
+        if (sc[t] > mx) mx = sc[t];
+    }
+    for (int t = 0; t <= pos; t++) {
+        sc[t] = expf(sc[t] - mx);
+        sum += sc[t];
+    }
+    for (int i = 0; i < hd; i++) o[i] = 0.0f;
+    for (int t = 0; t <= pos; t++) {
+        const float p = sc[t] / sum, *v = V + (size_t)t * hd;
+        for (int i = 0; i < hd; i++) o[i] += p * v[i];
+    }
+}
+
 /*
  * Decode `token` at position `pos`: writes its keys/values into the caches at pos, attends over
  * positions 0..pos and writes the next-token logits (vocab floats). kc[l], vc[l]: the layer's
@@ -175,24 +194,9 @@ int opl_step(const opl_model *m, float *const *kc, float *const *vc, int32_t cac
         }
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int head = 0; head < nh; head++) {
-            const float *q = qkv + (size_t)head * hd;
-            const float *K = kc[l] + (size_t)(head / group) * cache_len * hd;
-            const float *V = vc[l] + (size_t)(head / group) * cache_len * hd;
-            float *sc = scores + (size_t)head * m->max_pos, *o = att + (size_t)head * hd;
-            float mx = -INFINITY, sum = 0.0f;
-            for (int t = 0; t <= pos; t++) {
-                sc[t] = dot_f32(q, K + (size_t)t * hd, hd) * inv_sqrt;
-                if (sc[t] > mx) mx = sc[t];
-            }
-            for (int t = 0; t <= pos; t++) {
-                sc[t] = expf(sc[t] - mx);
-                sum += sc[t];
-            }
-            for (int i = 0; i < hd; i++) o[i] = 0.0f;
-            for (int t = 0; t <= pos; t++) {
-                const float p = sc[t] / sum, *v = V + (size_t)t * hd;
-                for (int i = 0; i < hd; i++) o[i] += p * v[i];
-            }
+            attend_head(qkv + (size_t)head * hd, kc[l] + (size_t)(head / group) * cache_len * hd,
+                        vc[l] + (size_t)(head / group) * cache_len * hd, pos, hd, inv_sqrt,
+                        scores + (size_t)head * m->max_pos, att + (size_t)head * hd);
         }
         gemv_i8(m->o_q[l], m->o_s[l], att, x, d, nq, nt, q);
         for (int i = 0; i < d; i++) h[i] += x[i];
@@ -313,25 +317,10 @@ int opl_step_batch(const opl_model *m, int32_t B, float *const *const *kc, float
 #pragma omp parallel for num_threads(nt) schedule(static) collapse(2)
         for (int b = 0; b < B; b++) {
             for (int head = 0; head < nh; head++) {
-                const int P = pos[b], L = cache_len[b];
-                const float *qv = qkv[b] + (size_t)head * hd;
-                const float *K = kc[b][l] + (size_t)(head / group) * L * hd;
-                const float *V = vc[b][l] + (size_t)(head / group) * L * hd;
-                float *sc = scores[b] + (size_t)head * m->max_pos, *o = att[b] + (size_t)head * hd;
-                float mx = -INFINITY, sum = 0.0f;
-                for (int t = 0; t <= P; t++) {
-                    sc[t] = dot_f32(qv, K + (size_t)t * hd, hd) * inv_sqrt;
-                    if (sc[t] > mx) mx = sc[t];
-                }
-                for (int t = 0; t <= P; t++) {
-                    sc[t] = expf(sc[t] - mx);
-                    sum += sc[t];
-                }
-                for (int i = 0; i < hd; i++) o[i] = 0.0f;
-                for (int t = 0; t <= P; t++) {
-                    const float p = sc[t] / sum, *vv = V + (size_t)t * hd;
-                    for (int i = 0; i < hd; i++) o[i] += p * vv[i];
-                }
+                const size_t L = (size_t)cache_len[b];
+                attend_head(qkv[b] + (size_t)head * hd, kc[b][l] + (size_t)(head / group) * L * hd,
+                            vc[b][l] + (size_t)(head / group) * L * hd, pos[b], hd, inv_sqrt,
+                            scores[b] + (size_t)head * m->max_pos, att[b] + (size_t)head * hd);
             }
         }
         gemm_i8(m->o_q[l], m->o_s[l], att, x, B, d, nq, nt, q);
