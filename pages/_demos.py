@@ -26,7 +26,7 @@ def escape_md(text: str) -> str:
 
 @st.cache_resource(max_entries=3, show_spinner=False)
 def cached_model(ref: str, model_owner: str | None = None):
-    """One copy of each model per process, shared by every session (generation holds its lock);
+    """One copy of each model per process, shared by every session (its decode loop batches them);
     keyed by the model's owner, not the viewer: callers check that the viewer may see it."""
     return load_model(ref, actor=owner.actor_for(model_owner) if model_owner else None)
 
