@@ -144,6 +144,6 @@ def wait_for_slot(gen) -> None:
     gen.submit()
     slot = st.empty()
     while (ahead := gen.ahead()) >= 0:
-        slot.info(tr("demos.queue", n=ahead), icon=":material/hourglass_top:")
+        slot.info(tr("demos.queue", n=ahead) if ahead else tr("demos.queue.next"), icon=":material/hourglass_top:")
         time.sleep(0.25)
     slot.empty()
