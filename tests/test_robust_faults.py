@@ -1,7 +1,9 @@
-"""Faults as tests: kill -9 of a process saving scenarios and of a training process, then a restart;
-the database or the model files unreachable, then back (AppTest: a message, never a traceback)."""
+"""Faults as tests: kill -9 of a process saving scenarios, of the real `streamlit run` server while
+the explorer page saves scenarios in Chromium, and of a training process, then a restart; the
+database or the model files unreachable, then back (AppTest: a message, never a traceback)."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -11,15 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from streamlit.runtime.pages_manager import PagesManager
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from core import jobs, store
-from core.explore import scenarios
+from core.explore import market, scenarios
+from core.i18n import t
 from core.lm.train import TrainConfig
 from core.nav import PAGES
-from tests.conftest import ROOT
+from tests.conftest import ROOT, _free_port, wait_for_app, wait_http
 
 WRITER = """
 import sys
@@ -77,6 +81,154 @@ def test_kill_9_while_scenarios_are_saved_loses_no_committed_row_and_leaves_no_c
     assert len(committed) >= 60 and set(committed) <= names
     scenarios.create("after-restart", scenarios.ScenarioState())  # and it takes new writes
     assert "after-restart" in {r.name for r in scenarios.list_all()}
+
+
+# ------------------------------------------------------------------ kill -9 of the real server
+SLIDER = {k: t(f"explorer.crit.{k}", "en") for k in market.CRITERION}  # the sidebar sliders' labels
+
+
+def _weights(i: int) -> dict[str, int]:
+    """Weights of the i-th scenario, different for every i (set through the URL, as a link would)."""
+    return {**market.DEFAULT_WEIGHTS, "market": 1 + i, "growth": (3 * i + 5) % 11, "regulation": 9 - i}
+
+
+def _serve(state: Path, database_url: str, port: int, log: str) -> subprocess.Popen:
+    """`streamlit run app.py` in a process group of its own (so kill -9 reaches anything it forks)."""
+    env = _env(OPPLAB_STATE_DIR=str(state), DATABASE_URL=database_url, OPPLAB_USER="local")
+    env.pop("OPPLAB_ADMINS", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+         f"--server.port={port}", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=ROOT, env=env, stdout=open(state / log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health", proc, state / log)
+    except BaseException:
+        _kill_9(proc)
+        raise
+    return proc
+
+
+def _kill_9(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole group: the server and any child of it
+    except ProcessLookupError:
+        pass
+    proc.wait(15)
+
+
+def _fill_save_form(page, base: str, name: str, weights: dict[str, int]) -> None:
+    page.goto(f"{base}/explorer?lang=en&" + "&".join(f"w_{k}={v}" for k, v in weights.items()))
+    wait_for_app(page)
+    expect(page.get_by_role("slider", name=SLIDER["market"])).to_have_value(str(weights["market"]), timeout=30_000)
+    page.get_by_role("textbox", name="Scenario name").fill(name)
+
+
+def _click_save(page) -> float:
+    """Click "Save scenario" at once (Playwright's click() waits ~0.5 s after the event, by which
+    time the save is over); returns the moment of the click."""
+    button = page.get_by_role("button", name="Save scenario")
+    expect(button).to_be_enabled(timeout=30_000)
+    started = time.monotonic()
+    button.evaluate("b => b.click()")
+    return started
+
+
+def _saved(page, name: str):
+    return page.get_by_text(f"Saved scenario “{name}”")
+
+
+@pytest.mark.browser
+def test_kill_9_of_the_server_while_the_explorer_saves_keeps_every_confirmed_scenario(fault_db, browser, tmp_path,
+                                                                                      monkeypatch):
+    """The real server, the real page: save scenarios in Chromium, kill -9 the server's process group
+    while one more save is running, restart on the same database: every scenario the page confirmed
+    is there with its weights (by the page and by core), the in-flight one is whole or absent, the
+    SQLite file is intact and the restarted page saves again."""
+    state, port = tmp_path / "state", _free_port()
+    state.mkdir()
+    base = f"http://127.0.0.1:{port}"
+    expected = {f"Kill9 save {i}": _weights(i) for i in range(4)}  # the last one is in flight at the kill
+    *before, in_flight = expected
+    confirmed: list[str] = []
+
+    server = _serve(state, fault_db, port, "server-1.log")
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        took = []  # seconds from the click to the page's confirmation
+        for name in before:
+            _fill_save_form(page, base, name, expected[name])
+            started = _click_save(page)
+            _saved(page, name).wait_for(timeout=30_000)  # shown only after create() returned (committed)
+            took.append(time.monotonic() - started)
+            confirmed.append(name)
+        _fill_save_form(page, base, in_flight, expected[in_flight])
+        started = _click_save(page)
+        # the kill is aimed near the end of the script run, where the page saves: it lands before the
+        # insert, between commit and confirmation, or after the confirmation; every case must hold
+        time.sleep(max(0.0, started + 0.8 * min(took) - time.monotonic()))
+        _kill_9(server)
+        assert server.returncode == -signal.SIGKILL
+        if _saved(page, in_flight).count():  # the page confirmed it before the server died
+            confirmed.append(in_flight)
+        context.close()
+    finally:
+        if server.poll() is None:
+            _kill_9(server)
+
+    if fault_db.startswith("sqlite"):  # the file as the kill left it (WAL and all)
+        with sqlite3.connect(fault_db.removeprefix("sqlite:///")) as con:
+            assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    server = _serve(state, fault_db, port, "server-2.log")  # restart on the same database
+    try:
+        # core's view: every confirmed scenario with its weights; nothing else but the in-flight one
+        monkeypatch.setenv("DATABASE_URL", fault_db)
+        records = {r.name: r for r in scenarios.list_all()}
+        assert set(confirmed) <= set(records), (confirmed, sorted(records))
+        assert set(records) <= set(expected), sorted(records)
+        for name, record in records.items():  # also the in-flight one, when it made it: whole
+            assert record.state.weights == {k: float(v) for k, v in expected[name].items()}, name
+        with store.session() as s:  # the raw rows: one per name, every payload complete JSON
+            rows = s.exec(select(store.Scenario)).all()
+        assert sorted(r.name for r in rows) == sorted(records)
+        for row in rows:
+            payload = json.loads(row.payload)
+            assert payload["weights"] == {k: float(v) for k, v in expected[row.name].items()}
+            assert set(payload) == {"weights", "filters", "selected", "overrides", "view"}
+
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        # the page's view: the explorer's list of saved scenarios names exactly the stored ones
+        page.goto(f"{base}/explorer?lang=en")
+        wait_for_app(page)
+        listed = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Assumptions")
+        expect(listed).to_be_visible(timeout=30_000)
+        listed.click()
+        options = page.get_by_role("option")
+        expect(options).to_have_count(len(records), timeout=30_000)
+        assert sorted(o.inner_text().strip() for o in options.all()) == sorted(records)
+        page.keyboard.press("Escape")
+        for name in sorted(records):  # each one reopened in the explorer: its weights on the sliders
+            page.goto(f"{base}/scenarios?lang=en&scenario={records[name].id}")
+            wait_for_app(page)
+            page.get_by_role("button", name="Open in Explorer").click()
+            page.wait_for_url("**/explorer**", timeout=30_000)
+            wait_for_app(page)
+            for key, value in expected[name].items():
+                expect(page.get_by_role("slider", name=SLIDER[key])).to_have_value(str(value), timeout=30_000)
+        # and the restarted page saves again
+        _fill_save_form(page, base, "After the restart", _weights(5))
+        page.get_by_role("button", name="Save scenario").click()
+        expect(_saved(page, "After the restart")).to_be_visible(timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        context.close()
+        assert scenarios.find("After the restart").state.weights == {k: float(v) for k, v in _weights(5).items()}
+    finally:
+        _kill_9(server)
+    if fault_db.startswith("sqlite"):
+        with sqlite3.connect(fault_db.removeprefix("sqlite:///")) as con:
+            assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def _tiny_config(tmp_path: Path, **kw) -> TrainConfig:
