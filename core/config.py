@@ -19,6 +19,8 @@
 |                       |                                       | compiled kernel (core/lm/native)          |
 | OPPLAB_MAX_DECODE_BATCH | 8                                   | generation requests decoded together in   |
 |                       |                                       | one batched step; more wait in a queue    |
+| OPPLAB_BEAMS          | 4                                     | beams for translation and QA answers of   |
+|                       |                                       | version-2 task models (1 = greedy)        |
 | OPPLAB_MAX_BATCH_MB   | 1024                                  | activation memory budget of one batched   |
 |                       |                                       | forward (sentiment scoring, evaluation)   |
 | OPPLAB_USER           | local                                 | the acting user without sign-in (app      |
@@ -52,6 +54,7 @@ class Settings:
     max_batch_mb: int
     max_decode_batch: int = 8
     training_nice: int = 10
+    beams: int = 4
     local_user: str = "local"
     admins: frozenset[str] = frozenset()
 
@@ -93,6 +96,7 @@ def get_settings() -> Settings:
         max_batch_mb=_int_env("OPPLAB_MAX_BATCH_MB", 1024, 16, 1 << 20),
         max_decode_batch=_int_env("OPPLAB_MAX_DECODE_BATCH", 8, 1, 32),
         training_nice=_int_env("OPPLAB_TRAINING_NICE", 10, 0, 19),
+        beams=_int_env("OPPLAB_BEAMS", 4, 1, 8),
         local_user=(os.environ.get("OPPLAB_USER") or "").strip() or "local",
         admins=frozenset(a.strip().lower() for a in os.environ.get("OPPLAB_ADMINS", "").split(",") if a.strip()),
     )
