@@ -164,6 +164,20 @@ def apply_state(state: scenarios.ScenarioState, scenario_id: int | None = None) 
     st.session_state["ex_scenario"] = scenario_id
 
 
+def explorer_link(state: scenarios.ScenarioState) -> dict[str, str]:
+    """Query parameters of the explorer for a scenario's URL-bound widgets (weights, search text),
+    defaults left out: a page switch after apply_state() does not write them to the URL itself,
+    and a reload or a shared link would lose them."""
+    params = {"lang": lang()}
+    for key in market.CRITERION:
+        value = int(round(state.weights.get(key, 0)))
+        if value != market.DEFAULT_WEIGHTS[key]:
+            params[f"w_{key}"] = str(value)
+    if text := state.filters_obj().text:
+        params["ex_q"] = text
+    return params
+
+
 def pitch_link(use_case_id: str, scenario_name: str | None = None) -> dict[str, str]:
     """Query parameters of the Pitch page for a use case (and the active scenario)."""
     return {"use_case": use_case_id, "lang": lang()} | ({"scenario": scenario_name} if scenario_name else {})

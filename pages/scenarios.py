@@ -8,7 +8,7 @@ from core.explore import charts
 from core.explore import data as explorer_data
 from core.explore import market, scenarios
 from pages._auth import auth_enabled, me
-from pages._explorer_ui import apply_state, err, safe
+from pages._explorer_ui import apply_state, err, explorer_link, safe
 from pages._shared import lang, tr
 
 st.title(tr("nav.scenarios"))
@@ -95,7 +95,7 @@ with manage:
     c1, c2 = st.columns(2)
     if c1.button(tr("explorer.sc.open"), icon=":material/open_in_new:", type="primary", key="sc_open",
                  on_click=apply_state, args=(rec.state, rec.id)):
-        st.switch_page("pages/explorer.py")
+        st.switch_page("pages/explorer.py", query_params=explorer_link(rec.state))
     ranked = market.apply_filters(scenarios.evaluate(base, rec.state), rec.state.filters_obj())
     c2.download_button(tr("explorer.export"), market.ranked_table(ranked).to_csv(index=False).encode("utf-8"),
                        file_name=f"scenario_{rec.id}_ranking.csv", mime="text/csv", icon=":material/download:")

@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="*", help="only these model ids")
     p.add_argument("--secondary-limit", type=int, default=100)
     p.add_argument("--no-write", action="store_true", help="print only; leave the cards alone")
+    p.add_argument("--results", default=str(ROOT / "bench" / "results" / "task_models.json"),
+                   help="the JSON file of all measurements (read, updated, written back)")
     p.add_argument("--cards-only", action="store_true",
                    help="no evaluation: write the cards from bench/results/task_models.json")
     args = p.parse_args(argv)
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.lm.loader import load_model
     from core.lm.tasks import load_task_examples
 
-    results_path = ROOT / "bench" / "results" / "task_models.json"
+    results_path = Path(args.results)
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     for task in args.tasks:
         if not args.cards_only:

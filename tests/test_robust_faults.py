@@ -217,6 +217,10 @@ def test_kill_9_of_the_server_while_the_explorer_saves_keeps_every_confirmed_sce
             wait_for_app(page)
             for key, value in expected[name].items():
                 expect(page.get_by_role("slider", name=SLIDER[key])).to_have_value(str(value), timeout=30_000)
+            # the URL carries the weights too, so a reload or a shared link keeps them
+            for key, value in expected[name].items():
+                if value != market.DEFAULT_WEIGHTS[key]:
+                    assert f"w_{key}={value}" in page.url, (key, page.url)
         # and the restarted page saves again
         _fill_save_form(page, base, "After the restart", _weights(5))
         page.get_by_role("button", name="Save scenario").click()
