@@ -468,6 +468,8 @@ def register_run_model(run_id: str, model_id: str | None = None, *, actor: Actor
             "held_out": ("last 10% of the corpus tokens" if config.kind == "scratch"
                          else (config.val_data or "10% of the task examples, fixed seed")),
             "data": config.corpus or config.data, "metric_note": "validation cross-entropy on held-out data"}
+    if config.kind == "finetune":  # the demos render prompts as the model was trained on them
+        card["prompt_version"] = config.prompt_version
     if config.kind == "scratch":
         from core.lm import corpora
 

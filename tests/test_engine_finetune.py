@@ -93,3 +93,26 @@ def test_bad_task_data_is_a_clear_error(tiny_base, tmp_path):
                        timeout=300)
     assert r.returncode == 2
     assert "text" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_prompt_version_reaches_the_training_pairs_the_command_and_the_saved_model(tiny_base, sentiment_csv, tmp_path, version):
+    """A task model is used with the prompts it was trained on: version 2 (system turn, as the Qwen
+    task models are prompted) goes into the training pairs, the reproducible command and training.json."""
+    from core.lm.train_setup import setup_finetune
+
+    config = TrainConfig(base=str(tiny_base), task="sentiment", data=str(sentiment_csv), prompt_version=version,
+                         block_size=96, out=str(tmp_path / "ft"))
+    prompt = setup_finetune(config).sample_prompt
+    system = "You classify the overall sentiment"
+    assert (system in prompt) is (version == 2)
+    assert ("--prompt-version" in config.to_argv()) is (version == 2)
+    result = finetune(tiny_base, sentiment_csv, tmp_path / "ft", lora=True, max_iters=2, eval_interval=2, prompt_version=version)
+    assert result["steps"] == 2
+    meta = json.loads((tmp_path / "ft" / "model" / "training.json").read_text())
+    assert meta["config"]["prompt_version"] == version
+
+
+def test_a_bad_prompt_version_is_refused():
+    with pytest.raises(ValueError, match="prompt_version|prompt-version"):
+        TrainConfig(base="x", task="qa", data="d.jsonl", prompt_version=3).validate()

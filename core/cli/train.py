@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lora", action="store_true", help="train LoRA adapters instead of all weights")
     g.add_argument("--lora-r", type=int, default=d.lora_r)
     g.add_argument("--lora-alpha", type=int, default=d.lora_alpha)
+    g.add_argument("--prompt-version", type=int, choices=[1, 2], default=d.prompt_version,
+                   help="task prompt format: 1 (instruction) or 2 (system turn and worked examples, the Qwen task models')")
     g = p.add_argument_group("optimisation")
     g.add_argument("--batch-size", type=int, default=None, help="default 12 from scratch, 8 fine-tuning")
     g.add_argument("--grad-accum", type=int, default=d.grad_accum, help="micro-batches per optimizer step")

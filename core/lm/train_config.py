@@ -8,9 +8,10 @@ from typing import Any
 
 # Settings that define the model; on resume they come from the checkpoint.
 ARCH_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "activation", "tokenizer",
-             "vocab_size", "base", "task", "lora", "lora_r", "lora_alpha")
-# What checkpoints written before `bias`/`activation` existed trained (transformers' GPT-2 defaults).
-LEGACY_ARCH = {"bias": True, "activation": "gelu_new"}
+             "vocab_size", "base", "task", "lora", "lora_r", "lora_alpha", "prompt_version")
+# What checkpoints written before `bias`/`activation`/`prompt_version` existed trained (transformers'
+# GPT-2 defaults; task prompts of version 1).
+LEGACY_ARCH = {"bias": True, "activation": "gelu_new", "prompt_version": 1}
 
 
 # (lowest, highest) of every integer setting; None is allowed where a default is computed.
@@ -19,7 +20,7 @@ _INT_BOUNDS = {
     "vocab_size": (1, 2_000_000), "batch_size": (1, 1_000_000), "grad_accum": (1, 1_000_000),
     "max_iters": (1, 10**9), "eval_interval": (1, 10**9), "eval_iters": (1, 10**6), "log_interval": (1, 10**9),
     "lora_r": (1, 65_536), "lora_alpha": (1, 10**6), "warmup_iters": (0, 10**9), "checkpoint_interval": (1, 10**9),
-    "sample_tokens": (0, 100_000), "seed": (0, 2**32 - 1), "threads": (1, 1024),
+    "sample_tokens": (0, 100_000), "seed": (0, 2**32 - 1), "threads": (1, 1024), "prompt_version": (1, 2),
 }
 
 
@@ -47,6 +48,7 @@ class TrainConfig:
     lora: bool = False
     lora_r: int = 8
     lora_alpha: int = 16
+    prompt_version: int = 1  # how task examples are rendered (core.lm.tasks.PROMPT_VERSIONS); kept on the card
     # optimisation
     batch_size: int | None = None  # default 12 from scratch, 8 fine-tuning
     grad_accum: int = 1

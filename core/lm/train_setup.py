@@ -94,9 +94,9 @@ def setup_finetune(config: TrainConfig) -> RunData:
     model, tokenizer = loaded.model, loaded.tokenizer
     freeze_biases_if_bias_free(model)  # a bias-free studio GPT stays bias-free when fine-tuned
     examples = tasks.load_task_examples(config.task, Path(config.data))
-    pairs = [tasks.build_training_pair(config.task, ex, tokenizer) for ex in examples]
+    pairs = [tasks.build_training_pair(config.task, ex, tokenizer, config.prompt_version) for ex in examples]
     if config.val_data:
-        val_pairs = [tasks.build_training_pair(config.task, ex, tokenizer)
+        val_pairs = [tasks.build_training_pair(config.task, ex, tokenizer, config.prompt_version)
                      for ex in tasks.load_task_examples(config.task, Path(config.val_data))]
         train_pairs = pairs
     else:
