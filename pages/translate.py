@@ -40,7 +40,8 @@ with single:
             elif len(chunks) > 1:
                 st.info(tr("demos.translate.chunk_note", n=len(chunks)))
             try:
-                st.write_stream(translation_stream(lm, text, src, tgt))
+                with st.spinner(tr("demos.translate.working")):
+                    st.write_stream(translation_stream(lm, text, src, tgt))
             except GenerationError as exc:
                 st.error(str(exc))
 

@@ -190,3 +190,27 @@ def test_the_best_span_prefers_a_finished_answer_that_does_not_repeat_the_questi
     unfinished = Hypothesis([3], -0.1, False)
     assert inference.best_span([echo, right, unfinished], q, tok) is right
     assert inference.best_span([unfinished], q, tok) is unfinished
+
+
+def test_the_source_copy_guard_refuses_four_copied_words_but_allows_names_and_numbers():
+    words = {1: "Nos", 2: " produits", 3: " cut", 4: " the", 5: " time", 6: " doctors", 7: " Acme", 8: " 2024"}
+    tok = SimpleNamespace(decode=lambda ids, skip_special_tokens=True: "".join(words[i] for i in ids))
+    guard = inference.SourceCopyGuard(tok, "Our product cuts the time doctors spend on paperwork. Acme 2024")
+    assert guard([1, 2, 3, 4, 5, 6])  # "cut the time doctors": the source says "cuts"
+    assert guard([1, 2, 4, 5, 6])  # "the time doctors": three copied words only
+    assert guard([1, 2, 7, 8])  # a name and a year
+    strict = inference.SourceCopyGuard(tok, "They cut the time doctors spend")
+    assert strict([1, 3, 4, 5])  # three words so far
+    assert not strict([1, 3, 4, 5, 6])  # "cut the time doctors" (any case): four in a row
+    assert strict([3, 4, 5, 6, 7][:3] + [7])  # the last four words decide: "cut the acme" is not copied
+    assert inference.SourceCopyGuard(tok, "")([3, 4, 5, 6])  # nothing to copy from
+
+
+def test_a_translation_between_latin_languages_never_copies_four_source_words(tiny_v2):
+    source = "the the the the the the the the"  # a random model repeats what it reads; the guard stops it
+    gen = inference.translation_generation(tiny_v2, source, "en", "fr")
+    list(gen)
+    guard = inference.SourceCopyGuard(tiny_v2.tokenizer, source)
+    for h in gen.hypotheses:
+        for i in range(1, len(h.ids) + 1):
+            assert guard(h.ids[:i])

@@ -413,15 +413,41 @@ def beams_for(lm: Any) -> int:
     return get_settings().beams
 
 
+COPY_NGRAM = 4  # a translation may not copy this many consecutive words of its source
+
+
+class SourceCopyGuard:
+    """`allow(ids)` for a beam search: False when the decoded translation ends with COPY_NGRAM
+    consecutive words of the source (case ignored). A small model asked to translate between two
+    Latin-script languages sometimes just repeats its input ("Nos produits cut the time doctors
+    spend on paperwork by half."); names and numbers, a word or two, are still copied freely."""
+
+    def __init__(self, tokenizer: Any, source: str, n: int = COPY_NGRAM):
+        self.tok, self.n = tokenizer, n
+        words = _LATIN_WORDS.findall(source.casefold())
+        self.grams = {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+    def __call__(self, ids: list[int]) -> bool:
+        if not self.grams:
+            return True
+        words = _LATIN_WORDS.findall(self.tok.decode(ids[-4 * self.n:], skip_special_tokens=True).casefold())
+        return len(words) < self.n or tuple(words[-self.n:]) not in self.grams
+
+
+_LATIN_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
 def translation_generation(lm: Any, source: str, src_lang: str, tgt_lang: str, should_stop=None) -> Generation | BeamGeneration:
     """The generation of one chunk's translation (prompt of the model's version): for version-2
-    models a beam search (`beams_for`) with the target-script bias, else greedy."""
+    models a beam search (`beams_for`) with the target-script bias and, between Latin-script
+    languages, the source-copy guard; else greedy."""
     bias = script_bias(lm, tgt_lang) if prompt_version(lm) >= 2 else None
     beams = beams_for(lm)
     if beams > 1:
+        guard = SourceCopyGuard(lm.tokenizer, source) if "zh" not in (src_lang, tgt_lang) else None
         return BeamGeneration(lm, translation_prompt(lm, source, src_lang, tgt_lang), translation_budget(lm, source),
                               beams=beams, bias=bias.numpy() if bias is not None else None, alpha=TRANSLATION_ALPHA,
-                              should_stop=should_stop)
+                              allow=guard, should_stop=should_stop)
     return Generation(lm, translation_prompt(lm, source, src_lang, tgt_lang),
                       GenerationParams(max_new_tokens=translation_budget(lm, source), greedy=True, repetition_penalty=1.0),
                       should_stop=should_stop,
