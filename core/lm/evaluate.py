@@ -87,8 +87,10 @@ def evaluate(lm: Any, task: str, examples: Sequence[dict], fast: bool = False,
         out = _generation(lm, examples)
     else:
         raise tasks.TaskDataError(f"unknown task {task!r}")
-    result = {"task": task, "model": lm.info.id, "n": len(examples), **out,
-              "decoder": ("fast-int8-native" if lm.fast.native else "fast-int8-torch") if fast and lm.fast is not None else "batched-fp32",
+    decoder = ("fast-int8-native" if lm.fast.native else "fast-int8-torch") if fast and lm.fast is not None else "batched-fp32"
+    if fast and task in ("qa", "translation") and inference.beams_for(lm) > 1:
+        decoder += f", {inference.beams_for(lm)} beams"
+    result = {"task": task, "model": lm.info.id, "n": len(examples), **out, "decoder": decoder,
               "seconds": round(time.perf_counter() - t0, 1)}
     if with_predictions and preds is not None:
         result["predictions"] = preds
