@@ -39,7 +39,9 @@ MAX_NEW_TOKENS = 1024
 LOCK_TIMEOUT_S = 300
 # Shortest gap between two streamed pieces (fast decoder): at ~40 tok/s one update per token is
 # 40 page updates a second per session; at 0.08 s a piece carries ~3 tokens and the text still
-# flows. The first piece is never held back.
+# flows. The first piece is never held back. With more than 2 requests decoding at once the gap
+# grows with them (x active / 2: 0.32 s at 8), so that the server's time goes to decoding and to
+# other sessions' page runs rather than to many small page updates.
 PIECE_INTERVAL_S = 0.08
 
 
@@ -566,7 +568,7 @@ class Generation:
                     # The decoder goes on meanwhile: wait a little so that the next piece carries
                     # several tokens (fewer page updates per answer for the server and the browser).
                     if not done and self.piece_interval_s:
-                        time.sleep(self.piece_interval_s)
+                        time.sleep(self.piece_interval_s * max(1.0, self._scheduler.load[0] / 2))
                 if done:
                     break
                 if self.should_stop():
