@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Generator, Iterator
 
 import numpy as np
-import torch
 
-from core.lm.generate import GenerationError, GenerationResult, eos_ids
+from core.lm.generate import GenerationError, GenerationResult, eos_ids, prompt_ids
 
 
 @dataclass
@@ -161,15 +160,9 @@ class BeamGeneration:
                  allow: Callable[[list[int]], bool] | None = None, bias: np.ndarray | None = None,
                  alpha: float = 1.0, should_stop: Callable[[], bool] | None = None,
                  choose: Callable[[list[Hypothesis]], Hypothesis] | None = None):
-        from core.lm.generate import context_limit
-
         self.lm, self.beams, self.allow, self.bias, self.alpha = lm, beams, allow, bias, alpha
         self.should_stop, self.choose = should_stop, choose
-        ids = lm.tokenizer(prompt, add_special_tokens=False)["input_ids"] or [lm.tokenizer.bos_token_id or 0]
-        keep = context_limit(lm) - max_new_tokens
-        if keep < 1:
-            raise GenerationError(f"max new tokens must be below the model's context of {context_limit(lm)}")
-        self.prompt_ids, self.max_new_tokens = ids[-keep:], max_new_tokens
+        self.prompt_ids, self.max_new_tokens = prompt_ids(lm, prompt, max_new_tokens), max_new_tokens
         self.hypotheses: list[Hypothesis] = []
         self.result = GenerationResult(n_prompt_tokens=len(self.prompt_ids),
                                        decoder=f"{'fast-int8-native' if lm.fast.native else 'fast-int8-torch'}, {beams} beams")

@@ -452,6 +452,15 @@ def context_limit(lm: Any) -> int:
     return int(getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", 1024))
 
 
+def prompt_ids(lm: Any, prompt: str, max_new_tokens: int) -> list[int]:
+    """The prompt's token ids, its end kept when prompt and answer would overflow the context."""
+    ids = lm.tokenizer(prompt, add_special_tokens=False)["input_ids"] or [lm.tokenizer.bos_token_id or 0]
+    keep = context_limit(lm) - max_new_tokens
+    if keep < 1:
+        raise GenerationError(f"max new tokens must be below the model's context of {context_limit(lm)}")
+    return ids[-keep:]
+
+
 # ------------------------------------------------------------------ the generation loop
 class Generation:
     """Iterate for text pieces; `result` is filled as it goes and final when exhausted."""
@@ -464,13 +473,7 @@ class Generation:
         self.params = (params or GenerationParams()).validate()
         self.should_stop = should_stop or (lambda: False)
         self.use_fast = use_fast and getattr(lm, "fast", None) is not None
-        ids = lm.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        if not ids:
-            ids = [lm.tokenizer.bos_token_id or 0]
-        keep = context_limit(lm) - self.params.max_new_tokens
-        if keep < 1:
-            raise GenerationError(f"max new tokens must be below the model's context of {context_limit(lm)}")
-        self.prompt_ids = ids[-keep:]
+        self.prompt_ids = prompt_ids(lm, prompt, self.params.max_new_tokens)
         self.result = GenerationResult(n_prompt_tokens=len(self.prompt_ids),
                                        decoder=self._decoder_name())
         self.piece_interval_s = PIECE_INTERVAL_S
