@@ -8,8 +8,9 @@ For each N: N Chromium sessions (browser contexts, each its own Streamlit sessio
 generation page's chat for an answer in a loop for --seconds, while --browsers more sessions
 click between the explorer and the training-cost estimator. Reported per N:
 - errors: exceptions shown on a page, or an answer/page that did not arrive within 180 s (goal 0);
-- ttft_ms p50/p95: from pressing Enter to the first answer text visible in the browser;
-- answer_s p50/p95, and page_s p50/p95 for the browsing sessions (navigation until the script ran);
+- ttft_ms p50/p95: from pressing Enter to the first answer text in the page (timed by the page);
+- answer_s p50/p95 (Enter to the speed caption), and page_s p50/p95 for the browsing sessions (a
+  sidebar click until the page's script ran);
 - per-session tok/s (tokens / answer time, in the browser) and aggregate tok/s (all tokens of the
   answers completed in the window / the window), and the decoder's own tok/s from the page captions;
 - the server's RSS (sampled every second from /proc): at the start, the peak and at the end.
@@ -53,6 +54,8 @@ TIMEOUT_MS = int(os.environ.get("SERVE_LOAD_TIMEOUT_MS", "180000"))
 
 
 PIN: list[str] = []  # taskset prefix for the server and the CLI
+SERVER_CPUS: set[int] = set()
+CLIENT_CPUS: set[int] = set()
 MAX_NEW = [64]
 
 
@@ -95,6 +98,34 @@ class RssSampler(threading.Thread):
 
     def stop(self):
         self._stop_event.set()
+
+
+def cpu_times() -> dict[int, tuple[int, int]]:
+    """Per core: (busy, total) jiffies since boot, from /proc/stat."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            v = [int(x) for x in fields]
+            idle = v[3] + (v[4] if len(v) > 4 else 0)
+            out[int(name[3:])] = (sum(v[:8]) - idle, sum(v[:8]))
+    return out
+
+
+def busy_share(before: dict, after: dict, cpus: set[int]) -> float | None:
+    """How busy the cores in `cpus` were between two cpu_times() readings (0..1)."""
+    busy = sum(after[c][0] - before[c][0] for c in cpus if c in after and c in before)
+    total = sum(after[c][1] - before[c][1] for c in cpus if c in after and c in before)
+    return round(busy / total, 3) if total else None
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (its threads included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -143,25 +174,42 @@ async def ask(page, question: str) -> dict:
         raise
 
 
+# Installed in each generation page: the page itself notes when Enter goes down, when the answer's
+# first text appears and when its speed caption does (performance.now(), from a MutationObserver),
+# so the driver does not poll the page every frame: on the 2-core machine polling ten pages at
+# frame rate took the client core from the browsers it measures.
+TIMING_JS = """() => {
+  if (window.__opl) return;
+  const st = window.__opl = {press: null, first: null, done: null, before: 0};
+  document.addEventListener('keydown', e => { if (e.key === 'Enter') st.press = performance.now(); }, true);
+  new MutationObserver(() => {
+    if (st.press === null || st.done !== null) return;
+    const msgs = document.querySelectorAll("[data-testid='stChatMessage']");
+    const reply = msgs[st.before + 1];
+    if (!reply) return;
+    const md = reply.querySelector("[data-testid='stMarkdownContainer']");
+    if (st.first === null && md && md.innerText.trim().length > 0) st.first = performance.now();
+    if (reply.innerText.includes('first token after')) st.done = performance.now();
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 async def _ask(page, question: str) -> dict:
     clear = page.get_by_role("button", name="Clear the conversation")
     messages = page.locator("[data-testid='stChatMessage']")
     if await clear.count():  # keep prompts short: one question, no history
         await clear.click()
         await page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stChatMessage']\").length === 0",
-                                     timeout=TIMEOUT_MS)
+                                     timeout=TIMEOUT_MS, polling=100)
         await wait_app(page)
     before = await messages.count()  # the conversation so far (the Clear button shows from the 2nd answer on)
+    await page.evaluate(TIMING_JS)
+    await page.evaluate("n => Object.assign(window.__opl, {press: null, first: null, done: null, before: n})", before)
     box = page.get_by_placeholder("Ask the model something…")
     await box.fill(question)
     t0 = time.monotonic()
     await box.press("Enter")
     reply = messages.nth(before + 1)
-    text = reply.locator("[data-testid='stMarkdownContainer']").first
-    await text.wait_for(timeout=TIMEOUT_MS)
-    await page.wait_for_function("el => el.innerText.trim().length > 0", arg=await text.element_handle(),
-                                 timeout=TIMEOUT_MS, polling="raf")
-    t_first = time.monotonic()
     caption = reply.get_by_text("first token after")
     await caption.wait_for(timeout=TIMEOUT_MS)
     t_done = time.monotonic()
@@ -171,9 +219,13 @@ async def _ask(page, question: str) -> dict:
     n, decoder_tps, server_ttft = int(m.group(1)), float(m.group(2)), int(m.group(3))
     if n > MAX_NEW[0]:
         raise RuntimeError(f"an answer of {n} tokens: the max-new-tokens setting did not take")
+    marks = await page.evaluate("() => window.__opl")
+    if marks["press"] is None or marks["first"] is None or marks["done"] is None:
+        raise RuntimeError(f"the page did not record its times: {marks}")
+    ttft_s, answer_s = (marks["first"] - marks["press"]) / 1000, (marks["done"] - marks["press"]) / 1000
     errors = await page.locator("[data-testid='stException']").count()
-    return {"t0": t0, "t_done": t_done, "ttft_ms": (t_first - t0) * 1000, "answer_s": t_done - t0, "tokens": n,
-            "browser_tps": (n - 1) / (t_done - t_first) if n > 1 and t_done > t_first else None,
+    return {"t0": t0, "t_done": t_done, "ttft_ms": ttft_s * 1000, "answer_s": answer_s, "tokens": n,
+            "browser_tps": (n - 1) / (answer_s - ttft_s) if n > 1 and answer_s > ttft_s else None,
             "decoder_tps": decoder_tps, "server_ttft_ms": server_ttft, "errors": errors}
 
 
@@ -193,19 +245,30 @@ async def generating(page, stop_at: float, out: list, errors: list, index: int):
 
 
 async def browsing(ctx, url: str, stop_at: float, out: list, errors: list):
+    """Open the explorer once, then go between it and the training-cost estimator through the
+    sidebar, as a user does (each switch reruns the page's script on the server; the browser keeps
+    the app loaded, as it does for a user, instead of reloading it for every page)."""
     page = await ctx.new_page()
-    paths = ["explorer", "training_cost"]
+    paths = ["training-cost", "explorer"]
+    try:
+        await page.goto(f"{url}/explorer?lang=en", timeout=TIMEOUT_MS)
+        await wait_app(page)
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"browse: opening the explorer: {type(exc).__name__}: {str(exc)[:200]}")
+        return
     i = 0
     while time.monotonic() < stop_at:
+        path = paths[i % 2]
         t0 = time.monotonic()
         try:
-            await page.goto(f"{url}/{paths[i % 2]}?lang=en", timeout=TIMEOUT_MS)
+            await page.locator(f"[data-testid='stSidebarNav'] a[href$='/{path}']").first.click()
+            await page.wait_for_url(f"**/{path}*", timeout=TIMEOUT_MS)
             await wait_app(page)
             out.append(time.monotonic() - t0)
             if await page.locator("[data-testid='stException']").count():
-                errors.append(f"browse {paths[i % 2]}: an exception on the page")
+                errors.append(f"browse {path}: an exception on the page")
         except Exception as exc:  # noqa: BLE001
-            errors.append(f"browse: {type(exc).__name__}: {str(exc)[:200]}")
+            errors.append(f"browse {path}: {type(exc).__name__}: {str(exc)[:200]}")
             return
         i += 1
 
@@ -218,12 +281,14 @@ async def phase(browser, url: str, n: int, seconds: float, n_browse: int, max_ne
         if isinstance(page, BaseException):
             errors.append(f"session {i}: opening the page: {page}")
     t_begin = time.monotonic()  # the window starts once every generation page is open and set
+    cpu0, server_cpu0 = cpu_times(), process_cpu_s(rss.pid)
     stop_at = t_begin + seconds
     tasks = [generating(page, stop_at, answers, errors, i) for i, page in enumerate(opened)
              if not isinstance(page, BaseException)]
     tasks += [browsing(contexts[n + j], url, stop_at, pages, errors) for j in range(n_browse)]
     await asyncio.gather(*tasks)
     t_end = time.monotonic()
+    cpu1, server_cpu1 = cpu_times(), process_cpu_s(rss.pid)
     for c in contexts:
         await c.close()
     window = answers  # answers started in the window (the last ones finish after it)
@@ -246,6 +311,11 @@ async def phase(browser, url: str, n: int, seconds: float, n_browse: int, max_ne
         "per_session_tps_mean": round(statistics.mean(t / s for t, s in per_session.values()), 2) if per_session else None,
         "decoder_tps_p50": pct([a["decoder_tps"] for a in window], 50),
         "browser_tps_p50": pct([a["browser_tps"] for a in window if a["browser_tps"]], 50),
+        # Where the machine's time went: a client core near 1.0 means the browsers, not the
+        # server, set the pace of the browser-side figures.
+        "server_cores_busy": busy_share(cpu0, cpu1, SERVER_CPUS) if SERVER_CPUS else None,
+        "client_cores_busy": busy_share(cpu0, cpu1, CLIENT_CPUS) if CLIENT_CPUS else None,
+        "server_process_cpu_s_per_s": round((server_cpu1 - server_cpu0) / max(1e-9, t_end - t_begin), 3),
         "rss_mb_start": round(mem[0], 1) if mem else None, "rss_mb_peak": round(max(mem), 1) if mem else None,
         "rss_mb_end": round(mem[-1], 1) if mem else None,
     }
@@ -276,6 +346,8 @@ async def main_async(args) -> dict:
         PIN[:] = ["taskset", "-c", args.server_cpus]  # Chromium and this driver on the others
         env["OPPLAB_TORCH_THREADS"] = str(len(cpu_list(args.server_cpus)))
         os.sched_setaffinity(0, cpu_list(args.client_cpus))
+        SERVER_CPUS.update(cpu_list(args.server_cpus))
+        CLIENT_CPUS.update(cpu_list(args.client_cpus))
     env.setdefault("OPPLAB_STATE_DIR", str(state))
     for name in ("base", "native"):  # the converted base models and the kernel of this checkout
         src = ROOT / ".state" / name

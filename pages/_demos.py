@@ -2,6 +2,7 @@
 Logic stays in core.lm; this module only wires widgets."""
 from __future__ import annotations
 
+import gc
 import re
 import time
 
@@ -28,7 +29,12 @@ def escape_md(text: str) -> str:
 def cached_model(ref: str, model_owner: str | None = None):
     """One copy of each model per process, shared by every session (its decode loop batches them);
     keyed by the model's owner, not the viewer: callers check that the viewer may see it."""
-    return load_model(ref, actor=owner.actor_for(model_owner) if model_owner else None)
+    lm = load_model(ref, actor=owner.actor_for(model_owner) if model_owner else None)
+    # torch, transformers and the model add ~520k long-lived objects; a full collection walks them
+    # all (260-280 ms with the GIL held, stalling every session). Frozen, Python's collector skips
+    # them (see .streamlit/config.toml); they are still freed by reference counting.
+    gc.freeze()
+    return lm
 
 
 def model_options(task: str) -> list[str]:

@@ -194,7 +194,7 @@ def test_bf16_prefill_stays_close_to_fp32(arch, monkeypatch):
     model = ARCHS[arch]()
     decoder = FastDecoder(model, native=False)
     prompt = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
-    monkeypatch.setattr(precision, "_choice", [torch.bfloat16])
+    monkeypatch.setattr(precision, "_choice", [(torch.bfloat16, 0)])
     with torch.inference_mode():
         ours = decoder.prefill(prompt, decoder.new_cache(len(prompt)))
         expected = model(torch.tensor([prompt])).logits[0, -1]
@@ -235,3 +235,29 @@ def test_a_batched_step_refuses_a_bad_token_and_writes_nothing():
     with pytest.raises(GenerationError, match="outside the model or its cache"):
         decoder.step_batch([1, 301], [0, 0], caches)
     assert all(float(k.abs().sum()) == 0 for cache in caches for k, _ in cache)
+
+
+def test_short_prompts_stay_in_fp32_where_bf16_only_pays_off_for_long_ones(monkeypatch):
+    """Autocast casts every weight to bf16 on each call: below the measured prompt length the
+    cast costs more than bf16 saves, so those prefills run in fp32."""
+    from core.lm import precision
+
+    monkeypatch.setattr(precision, "_choice", [(torch.bfloat16, 100)])
+    assert precision.prefill_dtype(10) == torch.float32
+    assert precision.prefill_dtype(100) == torch.bfloat16
+    assert precision.prefill_dtype(None) == torch.bfloat16  # a large batch
+    monkeypatch.setattr(precision, "_choice", [(torch.float32, 0)])
+    assert precision.prefill_dtype(5000) == torch.float32
+    monkeypatch.setattr(precision, "_choice", [])
+    monkeypatch.setenv("OPPLAB_PREFILL_DTYPE", "bf16")
+    assert precision.prefill_dtype(1) == torch.bfloat16
+
+
+def test_the_streamlit_server_does_not_run_a_full_gc_after_every_script_run():
+    """Every `streamlit run app.py` reads .streamlit/config.toml: Streamlit's default full
+    collection after each run held the GIL 260-280 ms per rerun with the models loaded."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False

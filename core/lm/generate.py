@@ -296,7 +296,7 @@ class FastDecoder:
         core.lm.precision); fills cache[:, :, :T]; returns last logits (V,) in fp32."""
         from core.lm.precision import prefill_autocast
 
-        with prefill_autocast():
+        with prefill_autocast(tokens=len(ids)):
             return self._prefill(ids, cache).float()
 
     def _prefill(self, ids: list[int], cache) -> torch.Tensor:
@@ -317,7 +317,10 @@ class FastDecoder:
             x = _rms_norm(h, layer["ln2"], self.eps)
             h = h + F.linear(F.silu(F.linear(x, layer["gate"])) * F.linear(x, layer["up"]), layer["down"])
         last = _rms_norm(h[-1:], self.final_norm, self.eps)
-        return F.linear(last, self.lm_head)[0]
+        # One row through the vocabulary-sized head: under autocast it would first cast the whole
+        # head to bf16 (54 ms for SmolLM2's 28M weights, against 10 ms for the fp32 row).
+        with torch.autocast("cpu", enabled=False):
+            return F.linear(last.float(), self.lm_head)[0]
 
     @staticmethod
     def _mm8(x: torch.Tensor, wq: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

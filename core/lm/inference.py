@@ -142,7 +142,7 @@ def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]], progress: Callable
             input_ids[r, width - len(ids):] = torch.tensor(ids)
             mask[r, width - len(ids):] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        with lm.lock, prefill_autocast(device):
+        with lm.lock, prefill_autocast(device, tokens=int(mask.sum())):
             res = lm.model(input_ids=input_ids.to(device), attention_mask=mask.to(device),
                            position_ids=positions.to(device), use_cache=True, logits_to_keep=1)
         first = res.logits[:, -1].float().log_softmax(-1).cpu()
@@ -153,7 +153,7 @@ def _label_logprobs(lm: Any, prompt_ids: Sequence[list[int]], progress: Callable
                 cont = torch.tensor([lab[:-1]] * len(idx))
                 m2 = torch.cat([mask, torch.ones_like(cont)], dim=1)
                 pos2 = positions[:, -1:] + torch.arange(1, len(lab))[None]
-                with lm.lock, prefill_autocast(device):
+                with lm.lock, prefill_autocast(device, tokens=cont.numel()):
                     logits = lm.model(input_ids=cont.to(device), attention_mask=m2.to(device), position_ids=pos2.to(device),
                                       past_key_values=cache, use_cache=True).logits.float().log_softmax(-1).cpu()
                 score += logits.gather(2, torch.tensor([lab[1:]] * len(idx))[:, :, None]).sum((1, 2))
