@@ -195,8 +195,12 @@ TIMING_JS = """() => {
     const msgs = document.querySelectorAll("[data-testid='stChatMessage']");
     const reply = msgs[st.before + 1];
     if (!reply) return;
-    const md = reply.querySelector("[data-testid='stMarkdownContainer']");
-    if (st.first === null && md && md.innerText.trim().length > 0) st.first = performance.now();
+    // the streamed answer's text: not the Stop button's label, the queue notice or the spinner,
+    // which show in the same message before it
+    const text = Array.from(reply.querySelectorAll("[data-testid='stMarkdownContainer']")).some(el =>
+      !el.closest("[data-testid='stButton'], [data-testid='stAlert'], [data-testid='stSpinner'], " +
+                  "[data-testid='stCaptionContainer']") && el.innerText.trim().length > 0);
+    if (st.first === null && text) st.first = performance.now();
     if (reply.innerText.includes('first token after')) st.done = performance.now();
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
