@@ -142,14 +142,14 @@ def pct(values: list[float], q: float) -> float | None:
 POLL_MS = 100
 
 
+async def present(page, selector: str) -> None:
+    await page.wait_for_function("s => !!document.querySelector(s)", arg=selector, timeout=TIMEOUT_MS, polling=POLL_MS)
+
+
 async def wait_app(page) -> None:
-    await page.wait_for_function(
-        "() => !!document.querySelector(\"[data-testid='stApp'][data-test-connection-state='CONNECTED']\")",
-        timeout=TIMEOUT_MS, polling=POLL_MS)
+    await present(page, "[data-testid='stApp'][data-test-connection-state='CONNECTED']")
     await page.wait_for_timeout(200)
-    await page.wait_for_function(
-        "() => !!document.querySelector(\"[data-testid='stApp'][data-test-script-state='notRunning']\")",
-        timeout=TIMEOUT_MS, polling=POLL_MS)
+    await present(page, "[data-testid='stApp'][data-test-script-state='notRunning']")
 
 
 async def open_generate(ctx, url: str, max_new: int):
@@ -184,8 +184,7 @@ async def ask(page, question: str) -> dict:
 
 # Installed in each generation page: the page itself notes when Enter goes down, when the answer's
 # first text appears and when its speed caption does (performance.now(), from a MutationObserver),
-# so the driver does not poll the page every frame: on the 2-core machine polling ten pages at
-# frame rate took the client core from the browsers it measures.
+# so the times do not depend on how often the driver polls (POLL_MS).
 TIMING_JS = """() => {
   if (window.__opl) return;
   const st = window.__opl = {press: null, first: null, done: null, before: 0};

@@ -39,8 +39,9 @@ def _fastest(fns, reps: int = 7) -> list[float]:
 def _measure() -> tuple[torch.dtype, int]:
     """Time a prefill-shaped product (rows = prompt tokens) in fp32 and under bf16 autocast over the
     same fp32 weight, at a short and a long prompt. Autocast casts the weight to bf16 on every
-    call, a fixed cost per product that a short prompt does not earn back: on the AMX Xeon a
-    48-token SmolLM2 prefill took 159 ms in fp32 and 252 ms in bf16, a 512-token one 947 vs 518 ms.
+    call, a fixed cost per product that a short prompt does not earn back (on the AMX Xeon a
+    48-token SmolLM2 prefill took 159 ms in fp32 and 252 ms in bf16, a 512-token one 947 vs 518 ms,
+    before the vocabulary head was taken out of autocast; most of that fixed cost was the head's).
     A line through the two points per dtype gives the prompt length from which bf16 is faster."""
     w = torch.randn(2048, 896)
     short, long_ = 32, 512
