@@ -107,12 +107,26 @@ class GenerationResult:
 
 
 # ------------------------------------------------------------------ fast Llama decoder
-def _int8_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric int8 per output row: W ~= q * scale[:, None] (scale fp32)."""
-    w = weight.detach().float()
-    scale = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
-    q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
-    return q, scale.contiguous()
+def _int8_rows(weight: torch.Tensor, rows: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 per output row: W ~= q * scale[:, None] (scale fp32).
+
+    Quantised in blocks of `rows` through one reused fp32 buffer: the whole-matrix version made
+    three matrix-sized temporaries, and page-faulting them in cost most of a model load (Qwen2.5's
+    136M-entry head: 2.6 s whole, 0.13 s in blocks, bit-identical; bench/pitch_export.py)."""
+    w = weight.detach()
+    n = w.shape[0]
+    q = torch.empty(w.shape, dtype=torch.int8)
+    scale = torch.empty(n, dtype=torch.float32)
+    buf = torch.empty((min(rows, n), w.shape[1]), dtype=torch.float32)
+    for i in range(0, n, rows):
+        block = w[i:i + rows].float()
+        b = buf[:block.shape[0]]
+        torch.abs(block, out=b)
+        s = b.amax(dim=1).div_(127.0).clamp_(min=1e-12)
+        scale[i:i + rows] = s
+        torch.div(block, s[:, None], out=b)
+        q[i:i + rows] = b.round_().clamp_(-127, 127)
+    return q, scale
 
 
 def _rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
