@@ -84,16 +84,17 @@ else:
     metrics = ", ".join(f"{k} {v:.1f}" for k, v in section.card_metrics.items()) or "—"
     st.caption(" · ".join([tr("pitch.card.metrics", m=metrics), tr("pitch.card.data", data=section.card_data),
                            tr("pitch.card.licence", licence=section.card_licence)]))
+    default, context = demo.demo_input(uid, lang())
     if task == "qa":
         st.caption(tr("pitch.demo.context"))
-        st.text(str(row["description"]))
-    prompt = st.text_area(tr("pitch.demo.edit"), value=demo.default_prompt(task, pitch.name, lang()),
+        st.text(context)
+    prompt = st.text_area(tr("pitch.demo.edit"), value=default,
                           key=f"pitch_prompt_{uid}_{lang()}", height=80)
     if st.button(tr("pitch.demo.run"), type="primary", key="pitch_run", icon=":material/play_arrow:"):
         out = st.empty()
         try:
             lm = cached_model(section.model_id)
-            run = demo.run_demo(lm, task, prompt, str(row["description"]), lang(), on_text=out.text)
+            run = demo.run_demo(lm, task, prompt, context, lang(), on_text=out.text)
         except demo.DemoError as exc:
             st.warning(tr(f"pitch.err.{exc.code}", **exc.params))
         except ModelLoadError as exc:

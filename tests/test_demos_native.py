@@ -253,6 +253,32 @@ def test_short_prompts_stay_in_fp32_where_bf16_only_pays_off_for_long_ones(monke
     assert precision.prefill_dtype(1) == torch.bfloat16
 
 
+def test_the_prefill_measurement_is_made_once_per_machine_and_kept_in_the_state_dir(monkeypatch, tmp_path):
+    """A new process (a CLI call, a server start) reads the kept measurement instead of timing bf16
+    again; another machine's entry, or a damaged file, is measured anew."""
+    import json
+
+    from core.lm import precision
+
+    monkeypatch.setenv("OPPLAB_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("OPPLAB_PREFILL_DTYPE", raising=False)
+    calls = []
+    monkeypatch.setattr(precision, "_measure", lambda: calls.append(1) or (torch.bfloat16, 37))
+    monkeypatch.setattr(precision, "_choice", [])
+    assert precision.prefill_dtype(40) == torch.bfloat16 and calls == [1]
+    saved = json.loads((tmp_path / "calibration.json").read_text())["prefill"][precision.machine_key()]
+    assert saved["dtype"] == "bf16" and saved["min_tokens"] == 37
+    monkeypatch.setattr(precision, "_choice", [])  # a new process on the same machine
+    assert precision.prefill_dtype(36) == torch.float32 and calls == [1]
+    monkeypatch.setattr(precision, "machine_key", lambda: "another-machine")
+    monkeypatch.setattr(precision, "_choice", [])
+    assert precision.prefill_dtype(40) == torch.bfloat16 and calls == [1, 1]
+    assert len(json.loads((tmp_path / "calibration.json").read_text())["prefill"]) == 2
+    (tmp_path / "calibration.json").write_text("{not json")
+    monkeypatch.setattr(precision, "_choice", [])
+    assert precision.prefill_dtype(40) == torch.bfloat16 and calls == [1, 1, 1]
+
+
 def test_the_streamlit_server_does_not_run_a_full_gc_after_every_script_run():
     """Every `streamlit run app.py` reads .streamlit/config.toml: Streamlit's default full
     collection after each run held the GIL 260-280 ms per rerun with the models loaded."""

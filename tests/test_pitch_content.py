@@ -164,6 +164,31 @@ def test_demo_section_picks_the_tasks_model_or_says_there_is_none():
     assert "--out .state/runs/pitch-visual-product-search" in vision.studio_command
 
 
+def test_each_demo_use_case_has_its_own_input_in_both_languages():
+    """A QA demo asks a question its context (the description, in the deck's language) answers; the
+    translation and sentiment demos talk about the use case, not a generic sentence."""
+    from core import catalog
+
+    df = explorer_data.catalogue().set_index("use_case_id")
+    rows = catalog.table("pitch_demos")
+    for uid, task in df["task"].items():
+        if task not in ("qa", "translation", "sentiment"):
+            continue
+        for lang, desc_col in (("en", "description"), ("zh", "description_zh")):
+            mine = rows[(rows["use_case_id"] == uid) & (rows["lang"] == lang)]
+            assert len(mine) == 1, (uid, lang)
+            prompt, context = demo.demo_input(uid, lang)
+            assert prompt == mine.iloc[0]["prompt"] and context == df.loc[uid, desc_col]
+            if task == "qa":
+                assert str(mine.iloc[0]["expected"]) in context, (uid, lang)  # the context answers it
+                assert (lang == "zh") == bool(__import__("re").search(r"[\u4e00-\u9fff]", prompt))
+    assert set(rows["use_case_id"]) <= set(df.index)
+    # a use case without its own line gets the task's generic prompt, in the deck's language
+    prompt, context = demo.demo_input("ai-writing-assistant", "zh")
+    assert "AI 写作助手" in prompt and context == df.loc["ai-writing-assistant", "description_zh"]
+    assert demo.demo_input("no-such-use-case", "en") == ("", "")
+
+
 def test_demo_rejects_an_empty_or_oversized_prompt():
     for prompt, code in (("  ", "demo_empty"), ("x" * (demo.MAX_PROMPT_CHARS + 1), "demo_too_long")):
         with pytest.raises(demo.DemoError) as exc:

@@ -47,6 +47,14 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _quietly(fn, *args) -> None:
+    """Run fn in a helper thread; a failure shows up again, with its message, in the export itself."""
+    try:
+        fn(*args)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def main(argv: list[str]) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -81,13 +89,21 @@ def main(argv: list[str]) -> int:
         if record is None:
             return _fail(f"no scenario named {args.scenario!r} (see python -m core explore --list-scenarios)")
 
+    timings: dict[str, float] = {}
+    section = demo.demo_section(str(row["task"]), str(row["use_case_id"]), args.lang, args.model)
+    t0 = time.perf_counter()
+    pitch = content.build_pitch(str(row["use_case_id"]), record, args.lang, settings, demo=section)
+    timings["content_s"] = time.perf_counter() - t0
+    charts = None
     if args.pptx or args.pdf:
+        import threading
+
+        from core.pitch.exports import prerender
         from core.pitch.render import warm_up
 
-        warm_up()  # the browsers start while the demo runs and the content is built
-    timings: dict[str, float] = {}
-    name = str(row["name_zh"] if args.lang == "zh" else row["name"])
-    section = demo.demo_section(str(row["task"]), str(row["use_case_id"]), args.lang, args.model)
+        warm_up()  # the PDF's browser starts and the charts are drawn while the demo model loads and runs
+        charts = threading.Thread(target=_quietly, args=(prerender, pitch), name="pitch-charts", daemon=True)
+        charts.start()
     if section.available and not args.no_demo:
         from core.lm.loader import ModelLoadError, load_model
 
@@ -96,16 +112,17 @@ def main(argv: list[str]) -> int:
             lm = load_model(args.model or section.model_id)
         except ModelLoadError as exc:
             return _fail(str(exc))
-        prompt = args.prompt or demo.default_prompt(section.task, name, args.lang)
+        default, context = demo.demo_input(str(row["use_case_id"]), args.lang)
         try:
-            section.transcript = demo.run_demo(lm, section.task, prompt, str(row["description"]), args.lang)
+            section.transcript = demo.run_demo(lm, section.task, args.prompt or default, context, args.lang)
         except demo.DemoError as exc:
             return _fail(f"demo: {exc.code}")
-        section.model_id = lm.info.id
+        section.model_id = lm.info.id  # the pitch holds this section: its demo slide gets the run
         timings["demo_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    pitch = content.build_pitch(str(row["use_case_id"]), record, args.lang, settings, demo=section)
-    timings["content_s"] = time.perf_counter() - t0
+    if charts is not None:
+        t0 = time.perf_counter()
+        charts.join()
+        timings["charts_wait_s"] = time.perf_counter() - t0
     written = {}
     for fmt in EXPORTS:
         path = getattr(args, fmt.key)

@@ -1,5 +1,5 @@
 """Which dtype the prompt-side matrix products (prefill, label scoring, batched evaluation) run in,
-chosen by measurement once per process.
+chosen by measurement once per machine (kept in the state directory).
 
 The two CPU kinds this project runs on differ by 5x here: on an Intel Xeon with AMX, a
 (300 x 896) @ (896 x 4864) product took 1.3 ms in bf16 and 7.7 ms in fp32; on an AMD EPYC without
@@ -13,6 +13,8 @@ overrides the measurement (bf16 then for every length).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import time
 
@@ -61,13 +63,63 @@ def _measure() -> tuple[torch.dtype, int]:
     return torch.bfloat16, max(1, int((fixed_b - fixed_f) / (per_f - per_b)) + 1)
 
 
+def machine_key() -> str:
+    """What the measurement depends on: the CPU (model name and instruction flags), the core count
+    and the torch build. A state directory shared by machines of different kinds keeps one entry each."""
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            info = fh.read()
+        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+        cpu = " ".join(fields.get(k, "").strip() for k in ("model name\t", "flags\t\t"))
+    except OSError:
+        pass
+    raw = f"{cpu}|{os.cpu_count()}|{torch.__version__}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _calibration_file():
+    from core.config import get_settings
+
+    return get_settings().state_dir / "calibration.json"
+
+
+def _measured() -> tuple[torch.dtype, int]:
+    """The measurement, kept per machine in $OPPLAB_STATE_DIR/calibration.json: on the AVX2-only
+    EPYC timing bf16 (emulated there) costs seconds, which every new process (each CLI call, each
+    server start) paid before its first answer. An unreadable or foreign file is measured anew."""
+    path, key = _calibration_file(), machine_key()
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8")).get("prefill", {}).get(key)
+        if saved and saved.get("dtype") in ("fp32", "bf16"):
+            return (torch.bfloat16 if saved["dtype"] == "bf16" else torch.float32), int(saved["min_tokens"])
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    dtype, min_tokens = _measure()
+    try:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = doc if isinstance(doc, dict) else {}
+        except (OSError, ValueError):
+            doc = {}
+        doc.setdefault("prefill", {})[key] = {"dtype": "bf16" if dtype == torch.bfloat16 else "fp32",
+                                              "min_tokens": min_tokens, "measured": time.strftime("%Y-%m-%d")}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        os.replace(tmp, path)  # atomic: concurrent processes never read half a file
+    except OSError:
+        pass  # a read-only state directory: measured again next time
+    return dtype, min_tokens
+
+
 def _decide() -> tuple[torch.dtype, int]:
     if not _choice:
         forced = os.environ.get("OPPLAB_PREFILL_DTYPE", "").strip().lower()
         if forced in ("fp32", "bf16"):
             _choice.append((torch.bfloat16 if forced == "bf16" else torch.float32, 0))
         else:
-            _choice.append(_measure())
+            _choice.append(_measured())
     return _choice[0]
 
 

@@ -42,6 +42,28 @@ def default_prompt(task: str, name: str, lang: str) -> str:
     return t(f"pitch.demo.prompt.{task}", lang, name=name) if task in TASKS else ""
 
 
+def demo_input(use_case_id: str, lang: str) -> tuple[str, str]:
+    """The demo's (prompt, context) for a use case in the deck's language: its own line in the
+    catalogue table `pitch_demos` (data/pitch_demos.csv: a question its description answers, a
+    sentence about it to translate, a review of it) or the task's generic prompt; the context is
+    the use case's description in that language (QA answers are spans of it)."""
+    from core import catalog
+    from core.explore import data as explorer_data
+
+    df = explorer_data.catalogue()
+    row = df[df["use_case_id"] == use_case_id]
+    if row.empty:
+        return "", ""
+    row = row.iloc[0]
+    zh = lang == "zh" and str(row.get("description_zh") or "").strip()
+    context = str(row["description_zh"] if zh else row["description"])
+    mine = catalog.query("SELECT prompt FROM pitch_demos WHERE use_case_id = ? AND lang = ?",
+                         [use_case_id, "zh" if lang == "zh" else "en"])
+    if not mine.empty:
+        return str(mine.iloc[0]["prompt"]), context
+    return default_prompt(str(row["task"]), str(row["name_zh"] if zh else row["name"]), lang), context
+
+
 def translation_target(lang: str) -> str:
     return "zh" if lang == "zh" else "fr"
 

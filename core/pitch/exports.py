@@ -39,3 +39,15 @@ EXPORTS: tuple[ExportFormat, ...] = (
 
 def file_name(p: Pitch, fmt: ExportFormat) -> str:
     return f"pitch-{re.sub(r'[^a-z0-9-]+', '-', p.use_case_id.lower())}-{p.lang}.{fmt.extension}"
+
+
+def prerender(p: Pitch) -> None:
+    """Draw every export's charts now (they do not depend on the live demo), so that the exports
+    built after the demo find them in core.pitch.render's cache. Safe to run in a thread while the
+    demo model loads and runs: the charts are drawn by Kaleido's Chromium, not this process."""
+    from core.pitch.brief import build_html
+    from core.pitch.deck import build_deck
+
+    build_deck(p)
+    build_html(p)
+

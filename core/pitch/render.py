@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import atexit
 import base64
+import hashlib
 import os
 import queue
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -46,17 +48,31 @@ def _ensure_kaleido() -> None:
     _started = True
 
 
+_PNG_CACHE: "OrderedDict[str, bytes]" = OrderedDict()
+_PNG_CACHE_SIZE = 32  # charts of a few pitches; each PNG is ~50-150 kB
+
+
 def png(fig, width: int = 1000, height: int | None = None, scale: float = 2.0) -> bytes:
-    """The figure as PNG bytes (height: the figure's own layout height unless given)."""
+    """The figure as PNG bytes (height: the figure's own layout height unless given). The same
+    figure at the same size is rendered once per process (kept in a small LRU), so a chart drawn
+    ahead while the live demo runs (core.pitch.exports.prerender) is free at export time."""
     import kaleido
 
     height = height or int(fig.layout.height or 450)
+    key = hashlib.sha256(f"{width}x{height}@{scale}:{fig.to_json()}".encode()).hexdigest()
     with _lock:
+        if key in _PNG_CACHE:
+            _PNG_CACHE.move_to_end(key)
+            return _PNG_CACHE[key]
         _ensure_kaleido()
         try:
-            return kaleido.calc_fig_sync(fig, opts=dict(format="png", width=width, height=height, scale=scale))
+            out = kaleido.calc_fig_sync(fig, opts=dict(format="png", width=width, height=height, scale=scale))
         except Exception as exc:  # noqa: BLE001 - any browser failure becomes one clear message
             raise RenderError(f"could not render a chart with Chromium: {exc}") from exc
+        _PNG_CACHE[key] = out
+        while len(_PNG_CACHE) > _PNG_CACHE_SIZE:
+            _PNG_CACHE.popitem(last=False)
+        return out
 
 
 def data_uri(png_bytes: bytes) -> str:
