@@ -36,14 +36,14 @@ def _corpus_inputs() -> dict:
     c1, c2 = st.columns(2)
     tokenizer = c1.radio(tr("studio.tokenizer"), ["char", "bpe"], horizontal=True, key="studio_tokenizer",
                          format_func=lambda k: tr(f"studio.tokenizer.{k}"))
-    vocab = c2.number_input(tr("studio.vocab"), 256, 32768, 4096, step=256, key="studio_vocab",
+    vocab = c2.number_input(tr("studio.vocab"), 256, 32768, TrainConfig.vocab_size, step=256, key="studio_vocab",
                             disabled=tokenizer != "bpe")
     c = st.columns(4)
     return {"corpus": name, "tokenizer": tokenizer, "vocab_size": int(vocab),
-            "n_layer": c[0].number_input(tr("studio.n_layer"), 1, 24, 4, key="studio_n_layer"),
-            "n_head": c[1].number_input(tr("studio.n_head"), 1, 16, 4, key="studio_n_head"),
-            "n_embd": c[2].number_input(tr("studio.n_embd"), 16, 1024, 128, step=16, key="studio_n_embd"),
-            "block_size": c[3].number_input(tr("studio.block_size"), 8, 1024, 64, step=8, key="studio_block")}
+            "n_layer": c[0].number_input(tr("studio.n_layer"), 1, 24, TrainConfig.n_layer, key="studio_n_layer"),
+            "n_head": c[1].number_input(tr("studio.n_head"), 1, 16, TrainConfig.n_head, key="studio_n_head"),
+            "n_embd": c[2].number_input(tr("studio.n_embd"), 16, 1024, TrainConfig.n_embd, step=16, key="studio_n_embd"),
+            "block_size": c[3].number_input(tr("studio.block_size"), 8, 1024, TrainConfig.kind_defaults("scratch")["block_size"], step=8, key="studio_block")}
 
 
 def _finetune_inputs() -> dict:
@@ -80,8 +80,9 @@ def _finetune_inputs() -> dict:
     return {"base": base, "task": task, "data": studio.display_path(files[data]),
             "val_data": studio.display_path(val) if val else None,
             "lora": c[0].toggle(tr("studio.lora"), True, key="studio_lora", help=tr("studio.lora_help")),
-            "lora_r": c[1].number_input(tr("studio.lora_r"), 1, 128, 8, key="studio_lora_r"),
-            "block_size": c[2].number_input(tr("studio.max_len"), 16, 2048, 256, step=16, key="studio_max_len")}
+            "lora_r": c[1].number_input(tr("studio.lora_r"), 1, 128, TrainConfig.lora_r, key="studio_lora_r"),
+            "block_size": c[2].number_input(tr("studio.max_len"), 16, 2048, TrainConfig.kind_defaults("lora")["block_size"],
+                                            step=16, key="studio_max_len")}
 
 
 def render() -> None:
@@ -89,14 +90,15 @@ def render() -> None:
                     format_func=lambda m: tr(f"studio.mode.{m}"))
     values = _corpus_inputs() if mode == "scratch" else _finetune_inputs()
     st.subheader(tr("studio.hyper"))
-    scratch = mode == "scratch"
+    kind = TrainConfig.kind_of(values.get("base"), bool(values.get("lora")))
+    d = TrainConfig.kind_defaults(kind)
     c = st.columns(5)
     values.update(
-        batch_size=c[0].number_input(tr("studio.batch_size"), 1, 512, 12 if scratch else 8, key=f"studio_bs_{mode}"),
-        max_iters=c[1].number_input(tr("studio.max_iters"), 1, 1_000_000, 2000 if scratch else 200, step=100, key=f"studio_it_{mode}"),
-        lr=c[2].number_input(tr("studio.lr"), 1e-6, 0.5, 1e-3 if scratch else 2e-4, format="%.0e", key=f"studio_lr_{mode}"),
-        eval_interval=c[3].number_input(tr("studio.eval_interval"), 1, 100_000, 250 if scratch else 50, key=f"studio_ei_{mode}"),
-        eval_iters=c[4].number_input(tr("studio.eval_iters"), 1, 1000, 20 if scratch else 10, key=f"studio_en_{mode}"),
+        batch_size=c[0].number_input(tr("studio.batch_size"), 1, 512, d["batch_size"], key=f"studio_bs_{kind}"),
+        max_iters=c[1].number_input(tr("studio.max_iters"), 1, 1_000_000, d["max_iters"], step=100, key=f"studio_it_{kind}"),
+        lr=c[2].number_input(tr("studio.lr"), 1e-6, 0.5, d["lr"], format="%.0e", key=f"studio_lr_{kind}"),
+        eval_interval=c[3].number_input(tr("studio.eval_interval"), 1, 100_000, d["eval_interval"], key=f"studio_ei_{kind}"),
+        eval_iters=c[4].number_input(tr("studio.eval_iters"), 1, 1000, d["eval_iters"], key=f"studio_en_{kind}"),
     )
     nproc = st.number_input(tr("studio.nproc"), 1, 8, 1, key="studio_nproc", help=tr("studio.nproc_help"))
     if not values.get("corpus") and not values.get("data"):

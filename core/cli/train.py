@@ -20,58 +20,37 @@ from core.cli import CliParser
 from core.lm.train import BaseCallback, EvalInfo, StepInfo, TrainConfig
 
 
+def _help(f) -> str:
+    text = f.metadata["help"].replace("%", "%%")
+    by_kind = f.metadata.get("by_kind")
+    if by_kind:
+        text += " (default " + ", ".join(f"{by_kind[k]:g} {k}" if isinstance(by_kind[k], float) else f"{by_kind[k]} {k}"
+                                         for k in by_kind) + ")"
+    elif f.default is not None and not isinstance(f.default, bool):
+        text += f" (default {f.default})"
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    d = TrainConfig()
+    """One flag per TrainConfig field, from its metadata (the way HfArgumentParser reads a
+    dataclass): type from the annotation, choices, help, group; kind-dependent defaults stay None
+    here and are filled by TrainConfig itself, so the CLI, the studio and to_argv() agree."""
     p = CliParser(prog="python -m core train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    g = p.add_argument_group("from scratch")
-    g.add_argument("--corpus", help="bundled corpus name (see data/corpora/) or a text file")
-    g.add_argument("--tokenizer", choices=["char", "bpe"], default=d.tokenizer)
-    g.add_argument("--vocab-size", type=int, default=d.vocab_size, help="BPE vocabulary size")
-    g.add_argument("--n-layer", type=int, default=d.n_layer)
-    g.add_argument("--n-head", type=int, default=d.n_head)
-    g.add_argument("--n-embd", type=int, default=d.n_embd)
-    g.add_argument("--block-size", type=int, default=None, help="context length (default 64); max sequence length when fine-tuning (default 256)")
-    g.add_argument("--dropout", type=float, default=d.dropout)
-    g.add_argument("--bias", action=argparse.BooleanOptionalAction, default=d.bias,
-                   help="trainable biases in Linear and LayerNorm like GPT-2 (--bias) or none like nanoGPT "
-                        "(--no-bias, the default: biases frozen at zero)")
-    g.add_argument("--activation", choices=["gelu", "gelu_new"], default=d.activation,
-                   help="MLP activation: exact GELU (nanoGPT, default) or GPT-2's tanh approximation")
-    g = p.add_argument_group("fine-tuning")
-    g.add_argument("--base", help="registry id (e.g. smollm2-135m-instruct) or a local HF directory")
-    g.add_argument("--task", choices=["generation", "qa", "translation", "sentiment"])
-    g.add_argument("--data", help="task data file (sentiment CSV, QA JSONL, translation TSV, text)")
-    g.add_argument("--val-data", help="held-out task file (default: 10%% of --data)")
-    g.add_argument("--lora", action="store_true", help="train LoRA adapters instead of all weights")
-    g.add_argument("--lora-r", type=int, default=d.lora_r)
-    g.add_argument("--lora-alpha", type=int, default=d.lora_alpha)
-    g.add_argument("--prompt-version", type=int, choices=[1, 2], default=d.prompt_version,
-                   help="task prompt format: 1 (instruction) or 2 (system turn and worked examples, the Qwen task models')")
-    g = p.add_argument_group("optimisation")
-    g.add_argument("--batch-size", type=int, default=None, help="default 12 from scratch, 8 fine-tuning")
-    g.add_argument("--grad-accum", type=int, default=d.grad_accum, help="micro-batches per optimizer step")
-    g.add_argument("--max-iters", type=int, default=d.max_iters, help="optimizer steps")
-    g.add_argument("--lr", type=float, default=None, help="peak learning rate (default 1e-3 from scratch, 2e-4 LoRA, 5e-5 full)")
-    g.add_argument("--min-lr", type=float, default=None, help="final learning rate (default lr/10)")
-    g.add_argument("--warmup-iters", type=int, default=None, help="default min(100, max-iters/10)")
-    g.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    g.add_argument("--beta2", type=float, default=d.beta2)
-    g.add_argument("--grad-clip", type=float, default=d.grad_clip, help="0 disables clipping")
-    g = p.add_argument_group("evaluation and checkpoints")
-    g.add_argument("--eval-interval", type=int, default=d.eval_interval)
-    g.add_argument("--eval-iters", type=int, default=d.eval_iters, help="batches per evaluation")
-    g.add_argument("--log-interval", type=int, default=d.log_interval)
-    g.add_argument("--checkpoint-interval", type=int, default=None, help="default: eval interval")
-    g.add_argument("--sample-tokens", type=int, default=d.sample_tokens)
-    g = p.add_argument_group("runtime")
-    g.add_argument("--out", required=True, help="run folder: checkpoint/, model/, metrics.jsonl")
-    g.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    g.add_argument("--seed", type=int, default=d.seed)
-    g.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device)
-    g.add_argument("--compile", action="store_true", help="torch.compile the model (slow start, faster steps)")
-    g.add_argument("--threads", type=int, default=None, help="torch threads per process")
-    g.add_argument("--run-id", help="report progress to this studio run in the store")
+                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for f in fields(TrainConfig):
+        g = groups.get(f.metadata["group"]) or groups.setdefault(f.metadata["group"],
+                                                                  p.add_argument_group(f.metadata["group"]))
+        flag = "--" + f.name.replace("_", "-")
+        kind = str(f.type).replace(" ", "")
+        if kind == "bool":
+            g.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=_help(f))
+            continue
+        conv = int if kind.startswith("int") else float if kind.startswith("float") else str
+        default = None if f.metadata.get("by_kind") else f.default
+        g.add_argument(flag, type=conv, default=default, choices=f.metadata.get("choices"),
+                       required=f.metadata.get("required", False), help=_help(f))
+    g = groups["runtime"]
     g.add_argument("--json", action="store_true", help="print a final JSON object")
     g.add_argument("--quiet", action="store_true", help="no progress lines")
     return p

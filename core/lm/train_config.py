@@ -3,7 +3,7 @@ runner (`python -m core train` flags map one to one: underscores become dashes).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 # Settings that define the model; on resume they come from the checkpoint.
@@ -24,66 +24,94 @@ _INT_BOUNDS = {
 }
 
 
+def _opt(default: Any, help: str, group: str, choices: tuple | None = None, by_kind: dict | None = None,
+         required: bool = False) -> Any:
+    """A setting with what its flag and its studio widget need: help text, flag group, allowed
+    values and, for settings whose default depends on what is trained, one default per kind
+    (scratch | lora | full). The CLI (core/cli/train.py) and the studio form are built from this."""
+    return field(default=default, metadata={"help": help, "group": group, "choices": choices, "by_kind": by_kind,
+                                            "required": required})
+
+
+KINDS = ("scratch", "lora", "full")
+
+
 @dataclass
 class TrainConfig:
     """Every knob of a run; the CLI flags map one to one (underscores become dashes)."""
 
-    out: str = "runs/default"
     # from scratch
-    corpus: str | None = None  # a bundled corpus name or a text file
-    tokenizer: str = "char"  # char | bpe
-    vocab_size: int = 4096  # bpe only
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int | None = None  # context (from scratch, default 64) / max sequence length (fine-tune, 256)
-    dropout: float = 0.0
-    bias: bool = False  # nanoGPT's default: no biases (frozen at zero, see core.lm.gpt); True = GPT-2's
-    activation: str = "gelu"  # exact GELU (nanoGPT) | gelu_new (GPT-2's tanh approximation)
+    corpus: str | None = _opt(None, "bundled corpus name (see data/corpora/) or a text file", "from scratch")
+    tokenizer: str = _opt("char", "character or byte-pair tokenizer", "from scratch", choices=("char", "bpe"))
+    vocab_size: int = _opt(4096, "BPE vocabulary size", "from scratch")
+    n_layer: int = _opt(4, "transformer blocks", "from scratch")
+    n_head: int = _opt(4, "attention heads", "from scratch")
+    n_embd: int = _opt(128, "embedding width", "from scratch")
+    block_size: int | None = _opt(None, "context length from scratch; max sequence length when fine-tuning",
+                                  "from scratch", by_kind={"scratch": 64, "lora": 256, "full": 256})
+    dropout: float = _opt(0.0, "dropout rate", "from scratch")
+    bias: bool = _opt(False, "trainable biases in Linear and LayerNorm like GPT-2 (--bias) or none like nanoGPT "
+                             "(--no-bias, the default: biases frozen at zero, see core.lm.gpt)", "from scratch")
+    activation: str = _opt("gelu", "MLP activation: exact GELU (nanoGPT) or GPT-2's tanh approximation",
+                           "from scratch", choices=("gelu", "gelu_new"))
     # fine-tuning
-    base: str | None = None  # registry id or local HF directory
-    task: str | None = None
-    data: str | None = None
-    val_data: str | None = None
-    lora: bool = False
-    lora_r: int = 8
-    lora_alpha: int = 16
-    prompt_version: int = 1  # how task examples are rendered (core.lm.tasks.PROMPT_VERSIONS); kept on the card
+    base: str | None = _opt(None, "registry id (e.g. smollm2-135m-instruct) or a local HF directory", "fine-tuning")
+    task: str | None = _opt(None, "task of the training pairs", "fine-tuning",
+                            choices=("generation", "qa", "translation", "sentiment"))
+    data: str | None = _opt(None, "task data file (sentiment CSV, QA JSONL, translation TSV, text)", "fine-tuning")
+    val_data: str | None = _opt(None, "held-out task file (default: 10% of --data)", "fine-tuning")
+    lora: bool = _opt(False, "train LoRA adapters instead of all weights", "fine-tuning")
+    lora_r: int = _opt(8, "LoRA rank", "fine-tuning")
+    lora_alpha: int = _opt(16, "LoRA scaling alpha", "fine-tuning")
+    prompt_version: int = _opt(1, "task prompt format: 1 (instruction) or 2 (system turn and worked examples, the "
+                                  "Qwen task models'); kept on the card", "fine-tuning", choices=(1, 2))
     # optimisation
-    batch_size: int | None = None  # default 12 from scratch, 8 fine-tuning
-    grad_accum: int = 1
-    max_iters: int = 2000
-    lr: float | None = None  # default 1e-3 from scratch, 2e-4 LoRA, 5e-5 full fine-tuning
-    min_lr: float | None = None  # default lr / 10
-    warmup_iters: int | None = None  # default min(100, max_iters // 10)
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.99
-    grad_clip: float = 1.0
+    batch_size: int | None = _opt(None, "sequences per micro-batch", "optimisation",
+                                  by_kind={"scratch": 12, "lora": 8, "full": 8})
+    grad_accum: int = _opt(1, "micro-batches per optimizer step", "optimisation")
+    max_iters: int | None = _opt(None, "optimizer steps", "optimisation",
+                                 by_kind={"scratch": 2000, "lora": 200, "full": 200})
+    lr: float | None = _opt(None, "peak learning rate", "optimisation",
+                            by_kind={"scratch": 1e-3, "lora": 2e-4, "full": 5e-5})
+    min_lr: float | None = _opt(None, "final learning rate (default lr/10)", "optimisation")
+    warmup_iters: int | None = _opt(None, "warm-up steps (default min(100, max-iters/10))", "optimisation")
+    weight_decay: float = _opt(0.1, "AdamW weight decay", "optimisation")
+    beta1: float = _opt(0.9, "AdamW beta1", "optimisation")
+    beta2: float = _opt(0.99, "AdamW beta2", "optimisation")
+    grad_clip: float = _opt(1.0, "gradient norm clip; 0 disables clipping", "optimisation")
     # evaluation, logging, checkpoints
-    eval_interval: int = 250
-    eval_iters: int = 20
-    log_interval: int = 10
-    checkpoint_interval: int | None = None  # default eval_interval
-    sample_tokens: int = 200
+    eval_interval: int | None = _opt(None, "steps between evaluations", "evaluation and checkpoints",
+                                     by_kind={"scratch": 250, "lora": 50, "full": 50})
+    eval_iters: int | None = _opt(None, "batches per evaluation", "evaluation and checkpoints",
+                                  by_kind={"scratch": 20, "lora": 10, "full": 10})
+    log_interval: int = _opt(10, "steps between progress lines", "evaluation and checkpoints")
+    checkpoint_interval: int | None = _opt(None, "steps between checkpoints (default: eval interval)",
+                                           "evaluation and checkpoints")
+    sample_tokens: int = _opt(200, "tokens sampled at each evaluation", "evaluation and checkpoints")
     # runtime
-    resume: bool = False
-    seed: int = 1337
-    device: str = "auto"  # auto | cpu | cuda
-    compile: bool = False
-    threads: int | None = None
-    run_id: str | None = None
+    out: str = _opt("runs/default", "run folder: checkpoint/, model/, metrics.jsonl", "runtime", required=True)
+    resume: bool = _opt(False, "continue from the checkpoint in --out", "runtime")
+    seed: int = _opt(1337, "random seed", "runtime")
+    device: str = _opt("auto", "where to train", "runtime", choices=("auto", "cpu", "cuda"))
+    compile: bool = _opt(False, "torch.compile the model (slow start, faster steps)", "runtime")
+    threads: int | None = _opt(None, "torch threads per process", "runtime")
+    run_id: str | None = _opt(None, "report progress to this studio run in the store", "runtime")
+
+    @staticmethod
+    def kind_of(base: str | None, lora: bool) -> str:
+        return "scratch" if not base else ("lora" if lora else "full")
+
+    @classmethod
+    def kind_defaults(cls, kind: str) -> dict[str, Any]:
+        """The defaults that depend on what is trained, for kind scratch | lora | full."""
+        return {f.name: f.metadata["by_kind"][kind] for f in fields(cls) if f.metadata.get("by_kind")}
 
     def __post_init__(self) -> None:
         # Defaults that depend on what is trained (nanoGPT's recipe from scratch; usual LoRA /
-        # full fine-tuning rates for a pretrained base).
-        scratch = not self.base
-        if self.block_size is None:
-            self.block_size = 64 if scratch else 256
-        if self.batch_size is None:
-            self.batch_size = 12 if scratch else 8
-        if self.lr is None:
-            self.lr = 1e-3 if scratch else (2e-4 if self.lora else 5e-5)
+        # full fine-tuning rates and a short CPU-sized run for a pretrained base).
+        for name, value in self.kind_defaults(self.kind_of(self.base, self.lora)).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
 
     @property
     def kind(self) -> str:
