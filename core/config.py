@@ -1,32 +1,6 @@
-"""Every setting comes from an environment variable with a default, in one place.
-
-| variable              | default                               | meaning                                   |
-|-----------------------|---------------------------------------|-------------------------------------------|
-| OPPLAB_DATA_DIR       | <repo>/data                           | shipped catalogue CSVs, cards, artefacts  |
-| OPPLAB_STATE_DIR      | <repo>/.state                         | everything the app writes                 |
-| OPPLAB_CATALOG_PATH   | $OPPLAB_STATE_DIR/catalog.duckdb      | DuckDB file built from data/*.csv         |
-| DATABASE_URL          | sqlite:///$OPPLAB_STATE_DIR/opplab.db | user store (any SQLAlchemy URL)           |
-| OPPLAB_MODELS_DIR     | $OPPLAB_STATE_DIR/models              | trained / converted models (safetensors)  |
-| OPPLAB_RUNS_DIR       | $OPPLAB_STATE_DIR/runs                | training run folders and checkpoints      |
-| OPPLAB_BASE_MODEL_DIR | $OPPLAB_STATE_DIR/base/SmolLM2-135M-Instruct | bundled base, converted once |
-| OPPLAB_MAX_UPLOAD_MB  | 20                                    | largest accepted upload                   |
-| OPPLAB_MAX_UPLOAD_ROWS | 250000                               | most lines in an accepted upload          |
-| OPPLAB_MAX_TRAINING_JOBS | 1                                  | training runs at once; more are queued    |
-| OPPLAB_TRAINING_NICE  | 10                                    | niceness of training processes started by |
-|                       |                                       | the app (0 = none): decoding keeps the CPU |
-| OPPLAB_TORCH_THREADS  | 2                                     | torch intra-op threads for inference      |
-| OPPLAB_NATIVE_DECODE  | 1                                     | 0 = demos decode with torch ops, not the  |
-|                       |                                       | compiled kernel (core/lm/native)          |
-| OPPLAB_MAX_DECODE_BATCH | 8                                   | generation requests decoded together in   |
-|                       |                                       | one batched step; more wait in a queue    |
-| OPPLAB_BEAMS          | 4                                     | beams for translation and QA answers of   |
-|                       |                                       | version-2 task models (1 = greedy)        |
-| OPPLAB_MAX_BATCH_MB   | 1024                                  | activation memory budget of one batched   |
-|                       |                                       | forward (sentiment scoring, evaluation)   |
-| OPPLAB_USER           | local                                 | the acting user without sign-in (app      |
-|                       |                                       | without [auth], CLI without --user)       |
-| OPPLAB_ADMINS         | (none)                                | comma-separated user ids (e-mails) that   |
-|                       |                                       | see and manage everyone's items           |
+"""Every setting comes from an environment variable with a default, in one place: `VARIABLES`
+below is the list (docs/configuration.md shows it, and a test checks that the two agree), and
+`get_settings()` reads them all.
 """
 from __future__ import annotations
 
@@ -35,6 +9,49 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str  # as documented
+    meaning: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("OPPLAB_DATA_DIR", "`data/`", "shipped catalogue CSVs, data cards, small artefacts"),
+    Variable("OPPLAB_STATE_DIR", "`.state/`", "everything the app writes"),
+    Variable("OPPLAB_CATALOG_PATH", "`$OPPLAB_STATE_DIR/catalog.duckdb`",
+             "DuckDB file built from `data/*.csv` (rebuilt when a CSV changes)"),
+    Variable("DATABASE_URL", "`sqlite:///$OPPLAB_STATE_DIR/opplab.db`",
+             "user store; any SQLAlchemy URL, e.g. `postgresql+psycopg://…`"),
+    Variable("OPPLAB_MODELS_DIR", "`$OPPLAB_STATE_DIR/models`", "trained / registered models"),
+    Variable("OPPLAB_RUNS_DIR", "`$OPPLAB_STATE_DIR/runs`", "training runs and checkpoints"),
+    Variable("OPPLAB_BASE_MODEL_DIR", "`$OPPLAB_STATE_DIR/base/SmolLM2-135M-Instruct`", "converted bundled base model"),
+    Variable("OPPLAB_MAX_UPLOAD_MB", "`20`", "largest accepted upload (read in 1 MiB chunks; refused at the limit, "
+             "before parsing)"),
+    Variable("OPPLAB_MAX_UPLOAD_ROWS", "`250000`", "most lines in an accepted upload (the demo batch forms cap lower)"),
+    Variable("OPPLAB_MAX_TRAINING_JOBS", "`1`", "training runs with a process at once; more are queued and start "
+             "when one ends"),
+    Variable("OPPLAB_TRAINING_NICE", "`10`", "niceness of training processes the app starts (0 = none), so "
+             "decoding keeps the CPU"),
+    Variable("OPPLAB_TORCH_THREADS", "`2`", "torch threads for inference"),
+    Variable("OPPLAB_NATIVE_DECODE", "`1`", "`0`: the demos decode with torch ops instead of the compiled kernel "
+             "`core/lm/native/decode.c`"),
+    Variable("OPPLAB_MAX_DECODE_BATCH", "`8`", "generation requests on one model decoded together in one batched "
+             "step (1–32); more wait in a queue that the page shows"),
+    Variable("OPPLAB_BEAMS", "`4`", "beams for the QA and translation answers of version-2 task models (1–8; "
+             "1 = greedy)"),
+    Variable("OPPLAB_MAX_BATCH_MB", "`1024`", "activation memory budget of one batched forward (sentiment label "
+             "scoring, evaluation): batch sizes follow it"),
+    Variable("OPPLAB_PREFILL_DTYPE", "measured", "`fp32` or `bf16` for the prompt-side products; unset: measured "
+             "once per machine (kept in `$OPPLAB_STATE_DIR/calibration.json`), bf16 only where it is ≥ 1.5× "
+             "faster and the prompt long enough"),
+    Variable("OPPLAB_CHROMIUM", "`/usr/bin/chromium`", "the Chromium that renders the pitch's charts and PDF"),
+    Variable("OPPLAB_USER", "`local`", "the acting user without sign-in: the app without `[auth]`, the CLI "
+             "without `--user`"),
+    Variable("OPPLAB_ADMINS", "(none)", "comma-separated user ids (e-mails) who see and manage everyone's items"),
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,8 @@ class Settings:
     beams: int = 4
     local_user: str = "local"
     admins: frozenset[str] = frozenset()
+    prefill_dtype: str = ""  # "" (measure), "fp32" or "bf16"
+    chromium: str = "/usr/bin/chromium"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -74,6 +93,13 @@ def _int_env(name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _choice_env(name: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw and raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)} or unset, got {raw!r}")
+    return raw
 
 
 def get_settings() -> Settings:
@@ -99,4 +125,6 @@ def get_settings() -> Settings:
         beams=_int_env("OPPLAB_BEAMS", 4, 1, 8),
         local_user=(os.environ.get("OPPLAB_USER") or "").strip() or "local",
         admins=frozenset(a.strip().lower() for a in os.environ.get("OPPLAB_ADMINS", "").split(",") if a.strip()),
+        prefill_dtype=_choice_env("OPPLAB_PREFILL_DTYPE", ("fp32", "bf16")),
+        chromium=os.environ.get("OPPLAB_CHROMIUM", "").strip() or "/usr/bin/chromium",
     )

@@ -89,3 +89,21 @@ def test_cli_unknown_command_exits_2():
     r = subprocess.run([sys.executable, "-m", "core", "nonsense"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2
     assert "unknown command" in r.stderr
+
+
+def test_the_configuration_doc_lists_every_variable_that_core_config_reads():
+    """docs/configuration.md's table is core.config.VARIABLES, row for row; no module reads an
+    OPPLAB_ variable that is not in it."""
+    import re
+    import subprocess
+
+    from core.config import VARIABLES
+
+    doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    rows = [tuple(c.strip() for c in line.strip("|").split("|")) for line in doc.splitlines()
+            if line.startswith("| `")]
+    assert rows == [(f"`{v.name}`", v.default, v.meaning) for v in VARIABLES]
+    read = set(re.findall(r"OPPLAB_[A-Z_]+", subprocess.run(
+        ["grep", "-rhoE", r"environ(\.get)?\(?\[?\"OPPLAB_[A-Z_]+", "core", "pages", "app.py"],
+        cwd=ROOT, capture_output=True, text=True).stdout))
+    assert read <= {v.name for v in VARIABLES}, read - {v.name for v in VARIABLES}

@@ -115,8 +115,10 @@ def _measured() -> tuple[torch.dtype, int]:
 
 def _decide() -> tuple[torch.dtype, int]:
     if not _choice:
-        forced = os.environ.get("OPPLAB_PREFILL_DTYPE", "").strip().lower()
-        if forced in ("fp32", "bf16"):
+        from core.config import get_settings
+
+        forced = get_settings().prefill_dtype
+        if forced:
             _choice.append((torch.bfloat16 if forced == "bf16" else torch.float32, 0))
         else:
             _choice.append(_measured())

@@ -13,14 +13,13 @@ from __future__ import annotations
 import atexit
 import base64
 import hashlib
-import os
 import queue
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
 from pathlib import Path
 
-CHROMIUM = os.environ.get("OPPLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM: str | None = None  # None: core.config's OPPLAB_CHROMIUM (tests may point it elsewhere)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 _lock = threading.Lock()
@@ -32,9 +31,12 @@ class RenderError(RuntimeError):
 
 
 def _chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        raise RenderError(f"Chromium not found at {CHROMIUM}: run ./scripts/setup (installs Debian's chromium)")
-    return CHROMIUM
+    from core.config import get_settings
+
+    path = CHROMIUM or get_settings().chromium
+    if not Path(path).exists():
+        raise RenderError(f"Chromium not found at {path}: run ./scripts/setup (installs Debian's chromium)")
+    return path
 
 
 def _ensure_kaleido() -> None:
