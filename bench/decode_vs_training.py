@@ -6,9 +6,9 @@
 Three conditions, each measured with the same `python -m core generate` command (SmolLM2, 64 new
 tokens, the page's sampling, 3 seeds; median tok/s and time to first token):
 1. nothing else running;
-2. a training process started as the app starts it (`core.jobs.train_argv`, the studio's default
+2. a training process started as the app starts it (`core.runs.train_argv`, the studio's default
    from-scratch GPT on the bundled corpus, all threads) at nice 0;
-3. the same training at nice OPPLAB_TRAINING_NICE (default 10), as `core/jobs.py` launches it.
+3. the same training at nice OPPLAB_TRAINING_NICE (default 10), as `core/runs/launcher.py` launches it.
 For 2 and 3 the training's own throughput (its last tokens/s line) is reported too: what the
 priority costs the trainer.
 """
@@ -45,7 +45,7 @@ def decode(repeats: int) -> dict:
 
 
 def with_training(nice: int, repeats: int) -> dict:
-    from core.jobs import train_argv
+    from core.runs import train_argv
     from core.lm.train import TrainConfig
 
     out_dir = Path(tempfile.mkdtemp(prefix="opplab-bench-train-"))

@@ -73,10 +73,10 @@ def vocab_estimate(config: TrainConfig) -> int:
 
 def measured_flops_per_second(limit: int = 5) -> float | None:
     """Median effective FLOP/s (6·N·tokens/s) of the last finished runs recorded in the store."""
-    from core import jobs
+    from core import runs as training_runs
 
     rates = []
-    for run in jobs.list_runs(limit=20):
+    for run in training_runs.list_runs(limit=20):
         if run.status != "finished":
             continue
         params = (run.out_dir / "model" / "training.json")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import jobs, studio
+from core import runs, studio
 from core.config import get_settings
 from core.lm import corpora, registry
 from core.lm.tasks import TASKS, TaskDataError
@@ -119,10 +119,10 @@ def render() -> None:
     m[3].metric(tr("studio.est.time"), studio.format_seconds(estimate.seconds),
                 help=tr(f"studio.est.rate.{estimate.rate_basis}", gflops=f"{estimate.flops_per_second / 1e9:,.0f}"))
     st.caption(tr("studio.cli"))
-    st.code(jobs.cli_command(config, int(nproc)), language="bash", wrap_lines=True)
+    st.code(runs.cli_command(config, int(nproc)), language="bash", wrap_lines=True)
     if st.button(tr("studio.start"), type="primary", key="studio_start", icon=":material/play_arrow:"):
         try:
-            run_id = jobs.start_run(config, int(nproc), actor=me())
+            run_id = runs.start_run(config, int(nproc), actor=me())
         except ValueError as exc:
             st.error(tr("studio.invalid", reason=str(exc)))
             return

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import jobs, studio
+from core import runs, studio
 from core.config import get_settings
 from core.owner import Actor
 from pages._auth import auth_enabled
@@ -22,45 +22,45 @@ def _actions(run, me: Actor) -> None:
         return
     if auth_enabled():
         st.toggle(tr("team.share"), value=run.shared, key=f"studio_share_{run.id}", help=tr("team.share.help"),
-                  on_change=lambda: jobs.set_shared(run.id, st.session_state[f"studio_share_{run.id}"], actor=me))
+                  on_change=lambda: runs.set_shared(run.id, st.session_state[f"studio_share_{run.id}"], actor=me))
     c1, c2, c3 = st.columns([1, 1, 2])
     if run.active:
         if c1.button(tr("studio.stop"), key="studio_stop", icon=":material/stop:", disabled=run.status == "stopping"):
-            jobs.request_stop(run.id, actor=me)
+            runs.request_stop(run.id, actor=me)
             st.rerun(scope="fragment")
         return
     more = c2.number_input(tr("studio.resume_to"), min_value=run.step + 1, value=max(run.max_steps, run.step + 1),
                            key=f"studio_more_{run.id}")
     if c1.button(tr("studio.resume"), key="studio_resume", icon=":material/replay:"):
         try:
-            jobs.resume_run(run.id, max_iters=int(more) if int(more) != run.max_steps else None, actor=me)
+            runs.resume_run(run.id, max_iters=int(more) if int(more) != run.max_steps else None, actor=me)
             st.rerun(scope="app")
-        except jobs.JobError as exc:
+        except runs.JobError as exc:
             st.error(str(exc))
     if run.status in ("finished", "stopped"):
         with c3.popover(tr("studio.register"), icon=":material/inventory_2:"):
             model_id = st.text_input(tr("studio.register.id"), value=run.id, max_chars=120, key=f"studio_mid_{run.id}")
             if st.button(tr("studio.register.go"), key="studio_register"):
                 try:
-                    info = jobs.register_run_model(run.id, model_id, actor=me)
+                    info = runs.register_run_model(run.id, model_id, actor=me)
                     st.success(tr("studio.register.done", id=info.id, task=tr(f"studio.task.{info.task}")))
-                except (jobs.JobError, ValueError) as exc:
+                except (runs.JobError, ValueError) as exc:
                     st.error(str(exc))
 
 
 def _view(run_id: str, me: Actor) -> None:
     try:
-        run = jobs.get_run(run_id, actor=me)
-    except jobs.JobError:  # unknown, or another user's unshared run: the same answer
+        run = runs.get_run(run_id, actor=me)
+    except runs.JobError:  # unknown, or another user's unshared run: the same answer
         st.warning(tr("team.run_not_found", id=safe(run_id)))
         return
-    points = jobs.run_metrics(run_id, actor=me)
+    points = runs.run_metrics(run_id, actor=me)
     live = studio.live_summary(points)
     st.subheader(tr("studio.run.heading", id=run.id))
     st.progress(run.progress, text=tr("studio.run.progress", step=run.step, max=run.max_steps,
                                       status=tr(f"studio.status.{run.shown_status}")))
     if run.waiting:
-        st.info(tr("studio.run.queued", ahead=max(0, jobs.queue_position(run.id)),
+        st.info(tr("studio.run.queued", ahead=max(0, runs.queue_position(run.id)),
                    limit=get_settings().max_training_jobs), icon=":material/hourglass_empty:")
     if run.error:
         st.error(run.error)
@@ -89,7 +89,7 @@ def _view(run_id: str, me: Actor) -> None:
 
 def render(run_id: str, me: Actor) -> None:
     try:
-        active = jobs.get_run(run_id, actor=me).active
-    except jobs.JobError:
+        active = runs.get_run(run_id, actor=me).active
+    except runs.JobError:
         active = False
     st.fragment(_view, run_every=2 if active else None)(run_id, me)

@@ -1,7 +1,7 @@
 """Training studio: train a GPT from scratch or fine-tune a base; live runs; compare; register."""
 import streamlit as st
 
-from core import jobs, studio
+from core import runs as training_runs, studio
 from pages import _studio_new, _studio_run
 from pages._auth import me
 from pages._shared import tr
@@ -23,7 +23,7 @@ with tab_new:
     _studio_new.render()
 
 with tab_runs:
-    runs = jobs.list_runs(actor=ME)
+    runs = training_runs.list_runs(actor=ME)
     if not runs:
         st.info(tr("studio.runs.none"))
     else:
@@ -40,13 +40,13 @@ with tab_runs:
         chosen = st.multiselect(tr("studio.compare.pick"), ids, default=ids[:2] if len(ids) > 1 else ids,
                                 max_selections=6, key="studio_compare")
         if chosen:
-            curves = {i: jobs.run_metrics(i, actor=ME) for i in chosen}
+            curves = {i: training_runs.run_metrics(i, actor=ME) for i in chosen}
             labels = {"train": tr("studio.curve.train"), "validation": tr("studio.curve.val"),
                       "step": tr("studio.curve.step"), "loss": tr("studio.curve.loss")}
             st.plotly_chart(studio.loss_figure(curves, labels), width="stretch", key="studio_compare_fig")
         if len(chosen) >= 2:
             by_id = {r.id: r for r in runs}
-            diff = jobs.config_diff(by_id[chosen[0]].config, by_id[chosen[1]].config)
+            diff = training_runs.config_diff(by_id[chosen[0]].config, by_id[chosen[1]].config)
             st.caption(tr("studio.diff", a=chosen[0], b=chosen[1]))
             if diff:
                 st.dataframe([{tr("studio.diff.setting"): k, chosen[0]: str(a), chosen[1]: str(b)} for k, a, b in diff],

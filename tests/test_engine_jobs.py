@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from core import jobs
+from core import runs as jobs
 from core.lm import registry
 from core.lm.train import TrainConfig
 from tests.conftest import ROOT

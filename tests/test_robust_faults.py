@@ -18,7 +18,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from core import jobs, store
+from core import runs as jobs, store
 from core.explore import market, scenarios
 from core.i18n import t
 from core.lm.train import TrainConfig
@@ -290,7 +290,7 @@ def test_kill_9_of_a_training_process_then_a_fresh_app_process_marks_it_failed_s
     assert _row(victim).status == "running"  # nobody told the store
 
     # The app side restarts: a new process looks at the runs.
-    out = subprocess.run([sys.executable, "-c", "from core import jobs\n"
+    out = subprocess.run([sys.executable, "-c", "from core import runs as jobs\n"
                           f"print(jobs.get_run({victim!r}).status, jobs.get_run({queued!r}).shown_status)"],
                          cwd=ROOT, env=_env(OPPLAB_MAX_TRAINING_JOBS="1"), capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

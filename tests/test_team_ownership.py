@@ -9,7 +9,8 @@ import json
 import pytest
 from sqlmodel import delete as sql_delete
 
-from core import jobs, owner, store
+from core import owner, store
+from core import runs as jobs
 from core.explore import scenarios
 from core.__main__ import main as cli
 from core.lm import loader, registry

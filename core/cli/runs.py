@@ -27,19 +27,19 @@ def main(argv: list[str]) -> int:
     p.add_argument("--off", action="store_true", help="with share: stop sharing")
     p.add_argument("--json", action="store_true", help="print JSON")
     args = p.parse_args(argv)
-    from core import jobs
+    from core import runs as training_runs
 
     try:
         if args.action == "list":
-            runs = [_summary(r) for r in jobs.list_runs()]
+            runs = [_summary(r) for r in training_runs.list_runs()]
             print(json.dumps(runs) if args.json else "\n".join(
                 f"{r['id']:<28} {r['status']:<9} {r['step']:>6}/{r['max_steps']:<6} {r['owner']}"
                 f"{' (shared)' if r['shared'] else ''}" for r in runs) or "no runs")
             return 0
         if not args.run_id:
             p.error(f"{args.action} needs a RUN_ID")
-        run = jobs.set_shared(args.run_id, not args.off) if args.action == "share" else jobs.get_run(args.run_id)
-    except jobs.JobError as exc:
+        run = training_runs.set_shared(args.run_id, not args.off) if args.action == "share" else training_runs.get_run(args.run_id)
+    except training_runs.JobError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     info = {**_summary(run), "config": run.config, "error": run.error}

@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
     config = config_from_args(args)
     callbacks: list = [] if args.quiet else [PrintCallback(sys.stderr if args.json else sys.stdout)]
     if args.run_id:
-        from core.jobs import StoreCallback
+        from core.runs import StoreCallback
 
         callbacks.append(StoreCallback(args.run_id))
     from core.lm.checkpoint import CheckpointError
@@ -96,14 +96,12 @@ def main(argv: list[str]) -> int:
         result = train(config, callbacks)
     except errors as exc:
         for cb in callbacks:
-            if hasattr(cb, "on_error"):
-                cb.on_error(str(exc))
+            cb.on_error(str(exc))
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BaseException as exc:  # an unexpected crash still marks the studio run as failed
         for cb in callbacks:
-            if hasattr(cb, "on_error"):
-                cb.on_error(f"{type(exc).__name__}: {exc}")
+            cb.on_error(f"{type(exc).__name__}: {exc}")
         raise
     if args.json and os.environ.get("RANK", "0") == "0":  # one result under torchrun
         print(json.dumps(result))

@@ -1,5 +1,5 @@
 """Training callbacks (minGPT style): the loop reports through these and knows nothing about who
-listens. The CLI prints, the job runner writes to the store (core.jobs.StoreCallback), tests and
+listens. The CLI prints, the job runner writes to the store (core.runs.StoreCallback), tests and
 metrics.jsonl collect."""
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ class Callback(Protocol):
     def on_checkpoint(self, step: int) -> None: ...
     def should_stop(self) -> bool: ...
     def on_train_end(self, result: dict) -> None: ...
+    def on_error(self, message: str) -> None: ...  # the run failed (bad input or a crash); message for the user
 
 
 class BaseCallback:
@@ -47,6 +48,7 @@ class BaseCallback:
     def on_checkpoint(self, step: int) -> None: ...
     def should_stop(self) -> bool: return False
     def on_train_end(self, result: dict) -> None: ...
+    def on_error(self, message: str) -> None: ...
 
 
 class JsonlCallback(BaseCallback):
