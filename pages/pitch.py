@@ -107,9 +107,7 @@ else:
         tr_ = section.transcript
         st.markdown(f"**{tr('pitch.demo.prompt')}** {escape_md(tr_.prompt)}  \n**{tr('pitch.demo.answer')}** "
                     f"{escape_md(tr_.answer or '—')}")
-        speed = (tr("pitch.demo.speed", tps=f"{tr_.tokens_per_second:.1f}") if tr_.tokens_per_second
-                 else tr("pitch.demo.latency", ms=f"{tr_.latency_ms:.0f}"))
-        st.caption(tr("pitch.demo.captured", model=tr_.model_id, speed=speed))
+        st.caption(tr("pitch.demo.captured", summary=demo.transcript_summary(section, lang())))
 
 next_steps(pitch)
 with st.expander(tr("pitch.section.facts"), icon=":material/fact_check:"):

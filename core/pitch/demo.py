@@ -82,6 +82,21 @@ def demo_section(task: str, use_case_id: str, lang: str, model_id: str | None = 
                        studio_command=studio_command(task, use_case_id))
 
 
+def transcript_summary(section: DemoSection, lang: str) -> str:
+    """One line under a demo run, the same on the page, the slide and the brief: the model, its
+    speed in this run and its card's held-out metrics ("qa-qwen2.5-0.5b · 27.4 tokens/s · held-out
+    exact_match 67.5, f1 77.8")."""
+    tr_ = section.transcript
+    parts = [tr_.model_id if tr_ else (section.model_id or "")]
+    if tr_ is not None:
+        parts.append(t("pitch.demo.speed", lang, tps=f"{tr_.tokens_per_second:.1f}") if tr_.tokens_per_second
+                     else t("pitch.demo.latency", lang, ms=f"{tr_.latency_ms:.0f}"))
+    if section.card_metrics:
+        metrics = ", ".join(f"{k} {v:.1f}" for k, v in section.card_metrics.items())
+        parts.append(t("pitch.demo.held_out", lang, metrics=metrics))
+    return " · ".join(p for p in parts if p)
+
+
 def run_demo(lm: Any, task: str, prompt: str, context: str = "", lang: str = "en",
              on_text: Callable[[str], None] | None = None) -> DemoTranscript:
     """Run the task's demo once on a loaded model; on_text(text so far) is called as text streams in."""
