@@ -214,3 +214,17 @@ def test_an_edited_risk_rating_is_your_assumption_and_the_others_the_catalogues(
         assert risks["regulation"].line("en") == "Regulation: 2 / 5 (5 = highest risk) — your assumption (scenario “Risk edit”)"
     finally:
         scenarios.delete(rec.id)
+
+
+def test_the_demo_summary_names_model_speed_and_the_cards_held_out_metrics():
+    from core.pitch.types import DemoTranscript
+
+    section = demo.demo_section("qa", "enterprise-knowledge-qa", "en")
+    assert section.card_metrics
+    section.transcript = DemoTranscript(section.model_id, "Q?", "A", 27.44, 900.0, "fast-int8-native")
+    line = demo.transcript_summary(section, "en")
+    first_metric = next(iter(section.card_metrics))
+    assert line.startswith(section.model_id + " · 27.4 tokens/s · held-out ") and first_metric in line
+    section.transcript = DemoTranscript(section.model_id, "Q?", "positive (90%)", None, 212.0, "label scoring")
+    assert "212 ms" in demo.transcript_summary(section, "en")
+    assert "留出集" in demo.transcript_summary(section, "zh")
