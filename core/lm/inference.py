@@ -233,7 +233,7 @@ def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = No
         cut.append(was_cut)
         review = tok.decode(body) if was_cut else text
         prompt_ids.append(tok(build_prompt(lm, "sentiment", {"text": review}), add_special_tokens=False)["input_ids"])
-    scores = _label_logprobs(lm, prompt_ids, scored)
+    scores = _label_logprobs(lm, prompt_ids, scored).clone()  # a normal tensor: edited in place below
     weight = float((getattr(lm.info, "card", {}) or {}).get("contrast_weight", 0.0) or 0.0)
     tails = [(i, contrast_tail(t)) for i, t in enumerate(texts)] if weight else []
     tails = [(i, t) for i, t in tails if t]
