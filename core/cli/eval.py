@@ -67,6 +67,10 @@ def main(argv: list[str]) -> int:
         for k, v in result.items():
             if k != "predictions":
                 print(f"{k}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}")
+        if "predictions" in result:  # one line per example, numbered as in the data file
+            print("predictions:")
+            for i, pred in enumerate(result["predictions"], 1):
+                print(f"{i}\t" + " ".join(str(pred).split()))
     return 0
 
 

@@ -21,7 +21,7 @@ def check_examples(task: str, examples: Sequence[dict[str, Any]]) -> None:
         raise tasks.TaskDataError("a sentiment evaluation file needs a `label` column")
 
 
-def _sentiment(lm, examples, calibrate: bool | None) -> dict[str, Any]:
+def _sentiment(lm, examples, calibrate: bool | None) -> tuple[dict[str, Any], list[str]]:
     check_examples("sentiment", examples)
     examples = [e for e in examples if "label" in e]
     preds = inference.predict_sentiment(lm, [e["text"] for e in examples], calibrate=calibrate)
@@ -32,7 +32,9 @@ def _sentiment(lm, examples, calibrate: bool | None) -> dict[str, Any]:
         idx = [i for i, e in enumerate(examples) if e.get("lang") == lang]
         out[f"accuracy_{lang}"] = metrics.accuracy([preds[i].label for i in idx], [labels[i] for i in idx])
     out["calibrated"] = inference.calibrated_by_default(lm) if calibrate is None else calibrate
-    return out
+    # one line per review: the label, P(positive) and the demo's "mixed" flag when the labels are close
+    shown = [f"{p.label} p(positive)={p.positive:.2f}" + (" mixed" if p.mixed else "") for p in preds]
+    return out, shown
 
 
 def _qa(lm, examples, fast: bool) -> tuple[dict[str, Any], list[str]]:
@@ -78,7 +80,7 @@ def evaluate(lm: Any, task: str, examples: Sequence[dict], fast: bool = False,
     t0 = time.perf_counter()
     preds: list[str] | None = None
     if task == "sentiment":
-        out = _sentiment(lm, examples, calibrate)
+        out, preds = _sentiment(lm, examples, calibrate)
     elif task == "qa":
         out, preds = _qa(lm, examples, fast)
     elif task == "translation":

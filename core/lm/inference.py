@@ -7,7 +7,8 @@
   the memory budget OPPLAB_MAX_BATCH_MB, so a batch of long reviews cannot exhaust memory. When
   both labels are close (|p - 0.5| < MIXED_MARGIN) the prediction is flagged "mixed". For models
   whose card asks for it, scores are contextually calibrated (Zhao et al. 2021, "Calibrate
-  before use"): divided by the label probabilities for an empty review.
+  before use"): divided by the label probabilities for an empty review. A card's `positive_bias`
+  (a log-odds prior chosen on a development set) is added to the positive label's score.
 - qa: generation constrained to the context (answers are extractive): only tokens that keep the
   answer a substring of the context are taken, so the model cannot invent. Version-2 models run a
   beam search over such spans (core.lm.beam) and answer with the likeliest span that does not
@@ -78,6 +79,28 @@ def build_prompt(lm: Any, task: str, example: dict) -> str:
 def calibrated_by_default(lm: Any) -> bool:
     card = getattr(lm.info, "card", {}) or {}
     return bool(card.get("calibrate", lm.info.task != "sentiment"))
+
+
+def positive_bias(lm: Any) -> float:
+    """A log-odds shift toward "positive" from the model's card (`positive_bias`), chosen on a
+    development set (data/tasks/sentiment/dev_zh_unseen.csv) by scripts/tune_decoding.py; 0 if none."""
+    card = getattr(lm.info, "card", {}) or {}
+    return float(card.get("positive_bias", 0.0) or 0.0)
+
+
+# A mixed review's verdict usually follows its last contrast ("有点老旧，卫生间小。其它方面还行。早餐非常好"):
+# for models whose card sets `contrast_weight` w, the clause after the last marker is scored too and
+# the label scores are (1 - w) * whole review + w * that clause (w chosen on the development set).
+_CONTRAST = re.compile(r"但是|但|不过|可是|可惜|然而|只是|还好|其它|其他|结果|实际|\b(?:but|however|although|though)\b", re.I)
+
+
+def contrast_tail(text: str) -> str:
+    """The text after its last contrast marker ("" when there is none or nothing follows it)."""
+    marks = list(_CONTRAST.finditer(text))
+    if not marks or marks[-1].start() == 0:
+        return ""
+    tail = text[marks[-1].start():].strip()
+    return tail if len(tail) >= 4 else ""
 
 
 def _label_token_ids(tokenizer: Any) -> list[list[int]]:
@@ -210,13 +233,23 @@ def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = No
         cut.append(was_cut)
         review = tok.decode(body) if was_cut else text
         prompt_ids.append(tok(build_prompt(lm, "sentiment", {"text": review}), add_special_tokens=False)["input_ids"])
-    scores = _label_logprobs(lm, prompt_ids, scored)
+    scores = _label_logprobs(lm, prompt_ids, scored).clone()  # a normal tensor: edited in place below
+    weight = float((getattr(lm.info, "card", {}) or {}).get("contrast_weight", 0.0) or 0.0)
+    tails = [(i, contrast_tail(t)) for i, t in enumerate(texts)] if weight else []
+    tails = [(i, t) for i, t in tails if t]
+    if tails:
+        tail_ids = [tok(build_prompt(lm, "sentiment", {"text": t}), add_special_tokens=False)["input_ids"] for _, t in tails]
+        idx = torch.tensor([i for i, _ in tails])
+        scores[idx] = (1 - weight) * scores[idx] + weight * _label_logprobs(lm, tail_ids)
     if calibrate:
         empty = tok(build_prompt(lm, "sentiment", {"text": ""}), add_special_tokens=False)["input_ids"]
         scores = scores - _label_logprobs(lm, [empty])[0]
+    pos = tasks.SENTIMENT_LABELS.index("positive")
+    bias = positive_bias(lm)
+    if bias:
+        scores[:, pos] += bias
     probs = scores.softmax(-1)
     out = []
-    pos = tasks.SENTIMENT_LABELS.index("positive")
     for row, was_cut in zip(probs, cut):
         k = int(row.argmax())
         out.append(SentimentPrediction(label=tasks.SENTIMENT_LABELS[k], probability=float(row[k]),
