@@ -232,6 +232,27 @@ def test_sentiment_gives_a_label_and_a_probability(tiny):
     assert all(0.5 <= p.probability <= 1.0 and 0.0 <= p.positive <= 1.0 for p in preds)
 
 
+def test_a_mixed_chinese_review_is_also_scored_on_its_last_contrast_clause(tiny):
+    """The clause after the last contrast marker carries a mixed review's verdict; only cards
+    that set contrast_weight use it, and a review without a marker is scored whole."""
+    assert inference.contrast_tail("有点老旧，卫生间小。其它方面还行。早餐非常好") == "其它方面还行。早餐非常好"
+    assert inference.contrast_tail("房间干净，服务很好") == ""
+    assert inference.contrast_tail("但是") == ""  # nothing after it
+    assert inference.contrast_tail("Nice room, but the breakfast was bad") == ""  # Chinese markers only
+    text = ["位置不错，但是房间太吵了，晚上睡不着"]
+    plain = inference.predict_sentiment(tiny, text, calibrate=False)[0].positive
+    card = dict(tiny.info.card or {})
+    try:
+        tiny.info.card = {**card, "contrast_weight": 1.0}
+        tail_only = inference.predict_sentiment(tiny, text, calibrate=False)[0].positive
+        alone = inference.predict_sentiment(tiny, ["但是房间太吵了，晚上睡不着"], calibrate=False)[0].positive
+        assert abs(tail_only - alone) < 1e-5 and abs(tail_only - plain) > 1e-7
+        tiny.info.card = {**card, "positive_bias": 2.0}
+        assert inference.predict_sentiment(tiny, text, calibrate=False)[0].positive > plain
+    finally:
+        tiny.info.card = card
+
+
 def test_answers_are_located_in_the_context_for_highlighting():
     a = inference.locate("paris", "I live in Paris, France.")
     assert (a.text, a.start, a.end) == ("Paris", 10, 15)
@@ -345,6 +366,12 @@ def test_cli_generate_and_eval_print_json(tiny_dir, tmp_path):
                         "--data", str(data), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1])["n"] == 2
+    r = subprocess.run([sys.executable, "-m", "core", "eval", "--model", str(tiny_dir), "--task", "sentiment",
+                        "--data", str(data), "--predictions"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    shown = r.stdout.split("predictions:\n", 1)[1].splitlines()  # one line per review, numbered
+    assert [line.split("\t")[0] for line in shown] == ["1", "2"]
+    assert all(line.split("\t")[1].split()[0] in tasks.SENTIMENT_LABELS and "p(positive)=" in line for line in shown)
     bad = subprocess.run([sys.executable, "-m", "core", "eval", "--model", str(tiny_dir), "--task", "qa",
                           "--data", str(data)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "error:" in bad.stderr

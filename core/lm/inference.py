@@ -91,7 +91,7 @@ def positive_bias(lm: Any) -> float:
 # A mixed review's verdict usually follows its last contrast ("有点老旧，卫生间小。其它方面还行。早餐非常好"):
 # for models whose card sets `contrast_weight` w, the clause after the last marker is scored too and
 # the label scores are (1 - w) * whole review + w * that clause (w chosen on the development set).
-_CONTRAST = re.compile(r"但是|但|不过|可是|可惜|然而|只是|还好|其它|其他|结果|实际|\b(?:but|however|although|though)\b", re.I)
+_CONTRAST = re.compile(r"但是|但|不过|可是|可惜|然而|只是|还好|其它|其他|结果|实际")
 
 
 def contrast_tail(text: str) -> str:
@@ -228,14 +228,16 @@ def predict_sentiment(lm: Any, texts: Sequence[str], calibrate: bool | None = No
 
     scored(0)
     prompt_ids, cut = [], []
+    reviews = []
     for text in texts:
         body, was_cut = head_and_tail(tok(text, add_special_tokens=False)["input_ids"], MAX_REVIEW_TOKENS)
         cut.append(was_cut)
         review = tok.decode(body) if was_cut else text
+        reviews.append(review)  # the contrast clause below is taken from this bounded text
         prompt_ids.append(tok(build_prompt(lm, "sentiment", {"text": review}), add_special_tokens=False)["input_ids"])
     scores = _label_logprobs(lm, prompt_ids, scored).clone()  # a normal tensor: edited in place below
     weight = float((getattr(lm.info, "card", {}) or {}).get("contrast_weight", 0.0) or 0.0)
-    tails = [(i, contrast_tail(t)) for i, t in enumerate(texts)] if weight else []
+    tails = [(i, contrast_tail(t)) for i, t in enumerate(reviews)] if weight else []
     tails = [(i, t) for i, t in tails if t]
     if tails:
         tail_ids = [tok(build_prompt(lm, "sentiment", {"text": t}), add_special_tokens=False)["input_ids"] for _, t in tails]
