@@ -13,7 +13,7 @@ from core.lm import cards
 from core.lm.loader import ModelLoadError, load_model, resolve
 from core.lm.registry import models_for_task
 from pages._auth import auth_enabled, me
-from pages._shared import tr
+from pages._shared import lang, tr
 
 DEMO_TASKS = {"generate": "generation", "qa": "qa", "translate": "translation", "sentiment": "sentiment",
               "attention": "generation"}
@@ -38,7 +38,7 @@ def cached_model(ref: str, model_owner: str | None = None):
 
 
 def model_options(task: str) -> list[str]:
-    return [m.id for m in models_for_task(task, actor=me())]
+    return [m.id for m in models_for_task(task, actor=me(), lang=lang())]
 
 
 def sidebar_model_picker(url_path: str) -> None:

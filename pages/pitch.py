@@ -61,7 +61,7 @@ if settings is None:
     st.stop()
 row = ranked.set_index("use_case_id").loc[uid]
 task = str(row["task"])
-models = [m.id for m in models_for_task(task)] if task in demo.TASKS else []
+models = [m.id for m in models_for_task(task, lang=lang())] if task in demo.TASKS else []
 model_id = st.session_state.get("pitch_model") if st.session_state.get("pitch_model") in models else None
 section = demo.demo_section(task, uid, lang(), model_id)
 captured = st.session_state.get("pitch_transcript")

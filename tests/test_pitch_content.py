@@ -228,3 +228,13 @@ def test_the_demo_summary_names_model_speed_and_the_cards_held_out_metrics():
     section.transcript = DemoTranscript(section.model_id, "Q?", "positive (90%)", None, 212.0, "label scoring")
     assert "212 ms" in demo.transcript_summary(section, "en")
     assert "留出集" in demo.transcript_summary(section, "zh")
+
+
+def test_the_generation_demo_uses_the_measured_default_per_language():
+    from core.lm.registry import default_generation_model, models_for_task
+
+    for lang in ("en", "zh"):
+        section = demo.demo_section("generation", "ai-writing-assistant", lang)
+        assert section.model_id == default_generation_model(lang)
+        assert models_for_task("generation", lang=lang)[0].id == default_generation_model(lang)
+    assert default_generation_model("zh") == "qwen2.5-coder-0.5b-instruct"  # SmolLM2 fails Chinese prompts

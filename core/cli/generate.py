@@ -2,7 +2,7 @@
 
   python -m core generate --model smollm2-135m-instruct --prompt "Tell me about Paris" --max-new-tokens 64 --greedy --json
 
-Options: --model ID|DIR, --prompt TEXT (required), --chat (wrap the prompt in the model's chat
+Options: --model ID|DIR (default: the measured generation default for --lang en|zh), --prompt TEXT (required), --chat (wrap the prompt in the model's chat
 template), --max-new-tokens N, --greedy, --temperature, --top-k, --top-p,
 --repetition-penalty, --seed, --plain (transformers' forward instead of the fast decoder),
 --json (text, tokens_per_second, ttft_ms, ...). Text streams to stdout unless --json.
@@ -19,7 +19,9 @@ from core.cli import CliParser
 def main(argv: list[str]) -> int:
     p = CliParser(prog="python -m core generate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("--model", default=None, help="default: the generation default for --lang "
+                   "(core.lm.registry.default_generation_model)")
+    p.add_argument("--lang", default="en", choices=["en", "zh"], help="the language the default model is chosen for")
     p.add_argument("--prompt", required=True)
     p.add_argument("--chat", action="store_true", help="apply the model's chat template")
     p.add_argument("--max-new-tokens", type=int, default=128)
@@ -44,7 +46,9 @@ def main(argv: list[str]) -> int:
         params = GenerationParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
                                   top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed,
                                   greedy=args.greedy).validate()
-        lm = load_model(args.model, fast=not args.plain)
+        from core.lm.registry import default_generation_model
+
+        lm = load_model(args.model or default_generation_model(args.lang), fast=not args.plain)
         prompt = chat_prompt([{"role": "user", "content": args.prompt}], lm.tokenizer) if args.chat else args.prompt
         gen = Generation(lm, prompt, params, use_fast=not args.plain)
         for piece in gen:

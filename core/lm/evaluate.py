@@ -74,6 +74,34 @@ def _generation(lm, examples) -> dict[str, Any]:
     return {"perplexity": metrics.perplexity(nll, n), "tokens": n}
 
 
+INSTRUCTION_TOKENS = 120  # as the generation page's default length budget for a short answer
+
+
+def _instructions(lm, examples) -> tuple[dict[str, Any], list[str]]:
+    """Each instruction as the generation page sends it (one user turn, chat template), greedy, then
+    the verifiable checks (core.lm.instruct_checks): score overall and per language."""
+    from core.lm import instruct_checks
+    from core.lm.generate import Generation, GenerationParams
+
+    results, shown = [], []
+    for e in examples:
+        full = tasks.chat_prompt([{"role": "user", "content": str(e["instruction"])}], lm.tokenizer)
+        gen = Generation(lm, full, GenerationParams(max_new_tokens=INSTRUCTION_TOKENS, greedy=True))
+        for _ in gen:
+            pass
+        answer = gen.result.text.strip()
+        r = instruct_checks.check(answer, e)
+        results.append(r)
+        failed = [k for k, ok in r.items() if not ok]
+        shown.append(f"[{e.get('lang', 'en')}] {'ok' if not failed else 'failed ' + ','.join(failed)}: {answer}")
+    out = {f"instructions_{k}": v for k, v in instruct_checks.score(results).items()}
+    for lang in sorted({e.get("lang", "en") for e in examples}):
+        mine = [r for r, e in zip(results, examples) if e.get("lang", "en") == lang]
+        out[f"instructions_{lang}"] = instruct_checks.score(mine)["checks_passed"]
+        out[f"instructions_all_passed_{lang}"] = instruct_checks.score(mine)["all_passed"]
+    return out, shown
+
+
 def evaluate(lm: Any, task: str, examples: Sequence[dict], fast: bool = False,
              calibrate: bool | None = None, limit: int | None = None, with_predictions: bool = False) -> dict[str, Any]:
     examples = list(examples)[:limit] if limit else list(examples)
@@ -85,6 +113,8 @@ def evaluate(lm: Any, task: str, examples: Sequence[dict], fast: bool = False,
         out, preds = _qa(lm, examples, fast)
     elif task == "translation":
         out, preds = _translation(lm, examples, fast)
+    elif task == "generation" and examples and "instruction" in examples[0]:
+        out, preds = _instructions(lm, examples)
     elif task == "generation":
         out = _generation(lm, examples)
     else:

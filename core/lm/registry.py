@@ -157,13 +157,31 @@ def list_models(task: str | None = None, *, actor: Actor | None = None) -> list[
     return models
 
 
-def models_for_task(task: str, *, actor: Actor | None = None) -> list[ModelInfo]:
+# The generation demo's default model per UI language, chosen on the held-out pitch-style
+# instructions (data/tasks/generation/instructions_test.jsonl, verifiable checks in
+# core.lm.instruct_checks; numbers and command in data/cards/task_generation.md). 2026-12-06:
+# SmolLM2-135M passes 84.7 % of the checks in English and 41.7 % in Chinese (it answers Chinese
+# prompts in English or garbled Chinese); Qwen2.5-Coder-0.5B 84.7 % and 83.3 %, and more answers
+# pass every check (en 41.7 % vs 25 %, zh 33.3 % vs 0 %).
+GENERATION_DEFAULT = {"en": "qwen2.5-coder-0.5b-instruct", "zh": "qwen2.5-coder-0.5b-instruct"}
+
+
+def default_generation_model(lang: str) -> str:
+    return GENERATION_DEFAULT.get(lang, GENERATION_DEFAULT["en"])
+
+
+def models_for_task(task: str, *, actor: Actor | None = None, lang: str | None = None) -> list[ModelInfo]:
     """The models a demo of `task` offers, best first (see demo_order); for generation every model
-    qualifies: a fine-tuned model can still generate."""
+    qualifies (a fine-tuned model can still generate) and, with `lang`, the measured default for
+    that language comes first."""
     models = list_models(None if task == "generation" else task, actor=actor)
     if task == "generation":  # a language-routed classifier has no single model to generate with
         models = [m for m in models if not m.card.get("route")]
-    return demo_order(models, task)
+    ordered = demo_order(models, task)
+    if task == "generation" and lang:
+        want = default_generation_model(lang)
+        ordered.sort(key=lambda m: m.id != want)  # stable: the rest keep their order
+    return ordered
 
 
 def get_model(id: str, *, actor: Actor | None = None) -> ModelInfo:

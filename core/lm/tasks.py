@@ -132,6 +132,27 @@ def parse_translation(text: str, src_lang: str = "en", tgt_lang: str = "fr") -> 
 
 
 def parse_generation(text: str) -> list[dict[str, Any]]:
+    """Plain text (blank-line separated paragraphs, for perplexity) or, when the first line is a
+    JSON object with an "instruction", instruction records (core.lm.instruct_checks)."""
+    first = text.lstrip().split("\n", 1)[0].strip()
+    if first.startswith("{"):
+        try:
+            head = json.loads(first)
+        except ValueError:
+            head = None
+        if isinstance(head, dict) and "instruction" in head:
+            out = []
+            for n, line in enumerate(text.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except ValueError as exc:
+                    raise TaskDataError(f"line {n}: not valid JSON ({exc.msg})") from None
+                if not isinstance(rec, dict) or not str(rec.get("instruction") or "").strip():
+                    raise TaskDataError(f"line {n}: an instruction record needs an \"instruction\"")
+                out.append(rec)
+            return out
     return [{"text": p.strip()} for p in text.split("\n\n") if p.strip()]
 
 

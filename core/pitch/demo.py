@@ -70,7 +70,7 @@ def translation_target(lang: str) -> str:
 
 def demo_section(task: str, use_case_id: str, lang: str, model_id: str | None = None) -> DemoSection:
     """The demo part of the pitch without a run: model, card, command (a transcript is added later)."""
-    models: list[ModelInfo] = models_for_task(task) if task in TASKS else []
+    models: list[ModelInfo] = models_for_task(task, lang=lang) if task in TASKS else []
     info = next((m for m in models if m.id == model_id), models[0] if models else None)
     if info is None:
         return DemoSection(task=task, available=False, model_id=None, model_name="", card_metrics={}, card_data="",
@@ -125,7 +125,11 @@ def run_demo(lm: Any, task: str, prompt: str, context: str = "", lang: str = "en
     elif task == "translation":  # the translation page's own path for one chunk
         gen = translation_generation(lm, prompt, "en", translation_target(lang))
     else:
-        full = chat_prompt([{"role": "user", "content": prompt}], lm.tokenizer)
+        # a system turn from the use case (its description as context), in the deck's language:
+        # on data/tasks/generation/instructions_dev.jsonl it took Qwen2.5's checks passed from
+        # 81.2 % to 85.4 % (no markdown lists in a plain-text pitch); data/cards/task_generation.md
+        system = [{"role": "system", "content": t("pitch.demo.system", lang, context=context.strip())}] if context else []
+        full = chat_prompt(system + [{"role": "user", "content": prompt}], lm.tokenizer)
         gen = Generation(lm, full, GenerationParams(max_new_tokens=GENERATION_TOKENS, temperature=0.7, seed=0))
     for _ in gen:
         if on_text:
