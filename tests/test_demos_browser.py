@@ -18,7 +18,10 @@ def open_demo(page, path: str) -> None:
 def test_chat_streams_an_answer_with_its_speed(page, state_dir):
     open_demo(page, "generate")
     picker = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(has_text="Model")
-    assert "smollm2-135m-instruct" in picker.inner_text() or picker.locator("input").input_value() == "smollm2-135m-instruct"
+    from core.lm.registry import default_generation_model
+
+    want = default_generation_model("en")  # the measured default (data/cards/task_generation.md)
+    assert want in picker.inner_text() or picker.locator("input").input_value() == want
     page.get_by_placeholder("Ask the model something…").fill("What is the capital of France?")
     page.keyboard.press("Enter")
     reply = page.locator("[data-testid='stChatMessage']").last
