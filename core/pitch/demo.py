@@ -125,11 +125,7 @@ def run_demo(lm: Any, task: str, prompt: str, context: str = "", lang: str = "en
     elif task == "translation":  # the translation page's own path for one chunk
         gen = translation_generation(lm, prompt, "en", translation_target(lang))
     else:
-        # a system turn from the use case (its description as context), in the deck's language:
-        # on data/tasks/generation/instructions_dev.jsonl it took Qwen2.5's checks passed from
-        # 81.2 % to 85.4 % (no markdown lists in a plain-text pitch); data/cards/task_generation.md
-        system = [{"role": "system", "content": t("pitch.demo.system", lang, context=context.strip())}] if context else []
-        full = chat_prompt(system + [{"role": "user", "content": prompt}], lm.tokenizer)
+        full = chat_prompt([{"role": "user", "content": prompt}], lm.tokenizer)
         gen = Generation(lm, full, GenerationParams(max_new_tokens=GENERATION_TOKENS, temperature=0.7, seed=0))
     for _ in gen:
         if on_text:
