@@ -19,7 +19,7 @@ TINY_ID = "tiny-pitch-browser"
 
 @pytest.fixture()
 def tiny_model(tmp_path):
-    register_model(TINY_ID, "generation", "", make_tiny_llama(tmp_path / "tiny"), card={"name": "tiny (tests)"})
+    register_model(TINY_ID, "generation", "", make_tiny_llama(tmp_path / "tiny"), card={"name": "tiny (tests)", "data": "random weights (tests)"})
     yield TINY_ID
     unregister_model(TINY_ID)  # other browser tests expect the shipped default models
 
@@ -38,10 +38,13 @@ def test_explorer_to_pitch_to_live_demo_to_both_downloads(page, tiny_model, tmp_
     page.locator(".js-plotly-plot").nth(2).wait_for(timeout=30_000)  # sensitivity, market and cost charts
 
     picker = page.get_by_test_id("stSelectbox").filter(has_text="Demo model")
-    if picker.locator("input").input_value() != tiny_model:  # a registered model of the task comes first
-        picker.locator("input").fill(tiny_model)
-        page.keyboard.press("Enter")
+    if picker.locator("input").input_value() != tiny_model:  # the measured default model comes first
+        picker.click()  # opens the list
+        page.keyboard.type(tiny_model)  # filters it; a typed text alone chooses nothing
+        page.get_by_role("option", name=tiny_model).click()
         wait_for_app(page)
+    # the card under the picker is the chosen model's (typed text in the input is not a choice)
+    expect(page.get_by_text("Training data: random weights (tests)")).to_be_visible(timeout=30_000)
     expect(picker.locator("input")).to_have_value(tiny_model)
     prompt = page.get_by_role("textbox", name="Prompt (edit it)")
     prompt.fill("Say hello to the investors.")
