@@ -78,12 +78,12 @@ def page_benchmark(runs: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
     def changed_input(at: AppTest, path: str, i: int):
-        if path.endswith("training_cost.py"):
+        if path.endswith("training-cost.py"):
             return at.number_input(key="est_params_b").set_value(1.0 + i)  # new sweep + deadline query
         return next(n for n in at.number_input if n.label.startswith("Batch")).set_value(2 + i)
 
     out = {}
-    for path in ("pages/training_cost.py", "pages/memory_inference.py"):
+    for path in ("pages/training-cost.py", "pages/memory-inference.py"):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
         at.switch_page(path).run()  # first run: imports, catalogue build, caches

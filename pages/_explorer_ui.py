@@ -199,9 +199,9 @@ def render_details(shown, labels: dict[str, str], scenario_name: str | None = No
               tr("explorer.details.tokens", tokens=f"{row['training_tokens_b']:g}"), **quiet)
     st.caption(tr("explorer.details.model_note") + " " + str(row["model_note"]))
     links = st.columns(4)
-    links[0].page_link("pages/training_cost.py", label=tr("explorer.details.cost"), icon=":material/payments:",
+    links[0].page_link("pages/training-cost.py", label=tr("explorer.details.cost"), icon=":material/payments:",
                        query_params={"use_case": uid, "lang": lang()})
-    links[1].page_link("pages/memory_inference.py", label=tr("explorer.details.memory"), icon=":material/memory:",
+    links[1].page_link("pages/memory-inference.py", label=tr("explorer.details.memory"), icon=":material/memory:",
                        query_params={"use_case": uid, "lang": lang()})
     if row["task"] in DEMO_PAGES:
         links[2].page_link(DEMO_PAGES[row["task"]], label=tr("explorer.details.demo"), icon=":material/play_circle:",

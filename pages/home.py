@@ -40,7 +40,7 @@ with right:
     st.subheader(tr("explorer.home.start"), anchor=False)
     st.page_link("pages/explorer.py", label=tr("explorer.home.link.explorer"), icon=":material/travel_explore:")
     st.page_link("pages/scenarios.py", label=tr("explorer.home.link.scenarios"), icon=":material/bookmarks:")
-    st.page_link("pages/training_cost.py", label=tr("explorer.home.link.cost"), icon=":material/payments:")
+    st.page_link("pages/training-cost.py", label=tr("explorer.home.link.cost"), icon=":material/payments:")
     st.page_link("pages/generate.py", label=tr("explorer.home.link.demo"), icon=":material/edit_note:")
     st.page_link("pages/studio.py", label=tr("explorer.home.link.studio"), icon=":material/model_training:")
     with st.container(border=True):

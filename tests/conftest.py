@@ -3,6 +3,7 @@ store, runs, models), never to the developer's .state/. The bundled base model, 
 by scripts/setup, is shared read-only."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -58,12 +59,12 @@ def wait_http(url: str, proc: subprocess.Popen | None = None, log: Path | None =
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-def app_server():
+@contextlib.contextmanager
+def streamlit_server(log_name: str = "server.log"):
     """`streamlit run app.py` on a free port, on this session's temporary state; yields its URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(_STATE / "server.log", "w")
+    log = open(_STATE / log_name, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
          "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
@@ -78,7 +79,7 @@ def app_server():
                     break
             except OSError:
                 if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError("streamlit did not become healthy: " + (_STATE / "server.log").read_text())
+                    raise RuntimeError("streamlit did not become healthy: " + (_STATE / log_name).read_text())
                 time.sleep(0.5)
         yield url
     finally:
@@ -87,6 +88,29 @@ def app_server():
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(autouse=True)
+def _app_runs_through_navigation(monkeypatch):
+    """AppTest resets Streamlit's pages-directory mode before every run; a real server leaves it
+    after its first run (pages/_shared.py). Leave it on every run here too, so a page runs through
+    app.py's st.navigation as it does in the browser, and a click is not lost to that first rerun."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from pages._shared import leave_pages_directory_mode
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        leave_pages_directory_mode()
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    with streamlit_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,19 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import wait_for_app
+from tests.conftest import streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 
 def open_page(page, path: str) -> None:
-    """Open a page; dismiss the "Page not found" dialog Streamlit 1.67 shows on a deep link's first load."""
     page.goto(f"{page.base_url}/{path}")
     wait_for_app(page)
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="detached", timeout=10_000)
 
 
 def test_training_cost_page_recomputes_when_the_model_size_changes(page):
@@ -58,3 +53,26 @@ def test_memory_page_shows_fit_and_the_capacity_chart(page):
     page.get_by_role("tab", name="Training memory").click()
     page.get_by_test_id("stMetric").filter(has_text="Memory per accelerator").first.wait_for(timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_deep_link_as_a_fresh_servers_first_visit_opens_its_page_without_a_dialog(browser):
+    """A fresh server is in Streamlit's pages-directory mode until app.py has run once; the first
+    visitor's deep link must still open its page through app.py (sidebar, language) and never show
+    "Page not found" (page files are named after their url_path, pages/_shared.py leaves the mode)."""
+    with streamlit_server("server-fresh.log") as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        seen = []
+        page.on("console", lambda msg: seen.append(msg.text))
+        try:
+            for path, metric in [("training-cost", "Training FLOPs"), ("memory-inference", "Max batch")]:
+                page.goto(f"{url}/{path}?lang=en")
+                wait_for_app(page)
+                page.get_by_test_id("stMetric").filter(has_text=metric).first.wait_for(timeout=60_000)
+                page.wait_for_timeout(1_000)  # the dialog would open right after the first render
+                assert page.get_by_role("dialog").filter(has_text="Page not found").count() == 0, path
+                assert page.get_by_test_id("stSidebar").get_by_text("Language / 语言").is_visible()
+                nav = page.get_by_test_id("stSidebarNav").inner_text()
+                assert "Training cost" in nav and "_shared" not in nav and "app" not in nav.split()
+        finally:
+            context.close()

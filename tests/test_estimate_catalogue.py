@@ -184,13 +184,13 @@ def test_cli_lists_accelerators_and_validates():
     assert len(val["runs"]) >= 12 and "hours_error_pct_own" in val["summary"]
 
 
-def test_readme_documents_the_accelerator_keys_the_cli_prints():
+def test_the_docs_document_the_accelerator_keys_the_cli_prints():
     import re
 
     acc = json.loads(_cli("accelerators", "--json").stdout)["accelerators"]
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "estimate.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if line.startswith("| `accelerators` |"))
     documented = re.findall(r"`([a-z_0-9]+)`", row.split("one object per accelerator", 1)[1].split(";")[0])
     assert documented == list(acc[0])

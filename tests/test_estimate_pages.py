@@ -9,8 +9,8 @@ from core.estimate import catalogue
 from tests.conftest import ROOT
 from tests.test_estimate_catalogue import estimate_data, user_items  # noqa: F401  (fixtures)
 
-TRAINING = "pages/training_cost.py"
-MEMORY = "pages/memory_inference.py"
+TRAINING = "pages/training-cost.py"
+MEMORY = "pages/memory-inference.py"
 
 
 def open_page(path: str, lang: str = "en", **query) -> AppTest:

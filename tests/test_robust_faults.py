@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from streamlit.runtime.pages_manager import PagesManager
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
@@ -342,23 +341,11 @@ def test_a_queued_run_can_be_stopped_before_it_starts(tmp_path, own_runs):
 
 
 # ------------------------------------------------------------------ unreachable database, missing model files
-@pytest.fixture()
-def through_app_py(monkeypatch):
-    """Run pages through app.py's st.navigation, as the real server does after its first run
-    (pages/_shared.py leaves Streamlit's pages-directory mode; AppTest resets it on every run)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
 STORE_PAGES = ["pages/explorer.py", "pages/scenarios.py", "pages/studio.py", "pages/generate.py", "pages/qa.py",
-               "pages/translate.py", "pages/sentiment.py", "pages/training_cost.py"]
+               "pages/translate.py", "pages/sentiment.py", "pages/training-cost.py"]
 
 
-def test_every_page_says_the_database_is_unreachable_and_recovers_when_it_returns(tmp_path, monkeypatch, through_app_py):
+def test_every_page_says_the_database_is_unreachable_and_recovers_when_it_returns(tmp_path, monkeypatch):
     blocker = tmp_path / "db"
     blocker.write_text("")  # DATABASE_URL's directory is a file: nothing can open it
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocker / 'opplab.db'}")
@@ -400,7 +387,7 @@ def test_an_unopenable_database_is_one_clear_error_in_core_and_the_cli(tmp_path,
     assert "secret" not in str(exc.value) and "***" in str(exc.value)  # never the password
 
 
-def test_missing_model_files_are_a_message_on_the_demo_page_and_it_recovers(tmp_path, monkeypatch, through_app_py):
+def test_missing_model_files_are_a_message_on_the_demo_page_and_it_recovers(tmp_path, monkeypatch):
     real = Path(os.environ["OPPLAB_BASE_MODEL_DIR"]).parent  # every bundled base lives in this folder
     links = tmp_path / "base"
     links.mkdir()

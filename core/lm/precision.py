@@ -3,7 +3,7 @@ chosen by measurement once per machine (kept in the state directory).
 
 The two CPU kinds this project runs on differ by 5x here: on an Intel Xeon with AMX, a
 (300 x 896) @ (896 x 4864) product took 1.3 ms in bf16 and 7.7 ms in fp32; on an AMD EPYC without
-bf16 instructions, bf16 is several times slower than fp32 (DATA_SOURCES.md: a 512-token SmolLM2
+bf16 instructions, bf16 is several times slower than fp32 (docs/data-sources.md: a 512-token SmolLM2
 prefill 8.4-9.9 s in bf16 vs 1.4 s in fp32). So `prefill_autocast()` times both on a
 prefill-shaped product and enables bf16 autocast only where it is clearly faster (>= 1.5x per
 token) and only for prompts long enough to earn back autocast's cast of the weights (measured

@@ -2,7 +2,7 @@
 
 On a CPU shared with other busy processes, more threads can be slower: an OpenMP region waits for
 its slowest thread, and a thread that lost its core stalls every step (this machine: decode at
-2 threads 4.6-5.0 tok/s vs 1 thread 12-13 tok/s with another process busy; DATA_SOURCES.md). So the
+2 threads 4.6-5.0 tok/s vs 1 thread 12-13 tok/s with another process busy; docs/data-sources.md). So the
 trainer times a few real steps at each candidate count, keeps the fastest, and checks again every
 `every` steps as the machine's load changes. No step is wasted: the trial steps are training steps.
 """

@@ -47,7 +47,7 @@ def _spawn(run_id: str, config: TrainConfig, nproc: int, resume: bool, user: str
         argv[0] = str(Path(sys.executable).with_name("torchrun"))
     argv += ["--run-id", run_id, "--json"] + (["--resume"] if resume else [])
     niceness = get_settings().training_nice
-    if niceness and shutil.which("nice"):  # the server's decoding keeps priority over training (README)
+    if niceness and shutil.which("nice"):  # the server's decoding keeps priority over training (docs/robustness.md)
         argv = ["nice", "-n", str(niceness)] + argv
     log = open(out / "log.txt", "a")
     env = os.environ.copy()
