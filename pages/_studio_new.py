@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import runs, studio
+from core import runs
+from core.lm import task_files
+from core.runs import estimate as run_estimate
 from core.config import get_settings
 from core.lm import corpora, registry
 from core.lm.tasks import TASKS, TaskDataError
@@ -52,13 +54,13 @@ def _finetune_inputs() -> dict:
     base = c1.selectbox(tr("studio.base"), bases, key="studio_base")
     task = c2.selectbox(tr("studio.task"), TASKS, index=TASKS.index("sentiment"), key="studio_task",
                         format_func=lambda t: tr(f"studio.task.{t}"))
-    upload = st.file_uploader(tr("studio.data.upload", suffix=studio.TASK_SUFFIX[task]), key=f"studio_data_upload_{task}",
-                              type=[studio.TASK_SUFFIX[task].lstrip(".")], help=tr(f"studio.data.format.{task}"),
+    upload = st.file_uploader(tr("studio.data.upload", suffix=task_files.TASK_SUFFIX[task]), key=f"studio_data_upload_{task}",
+                              type=[task_files.TASK_SUFFIX[task].lstrip(".")], help=tr(f"studio.data.format.{task}"),
                               max_upload_size=get_settings().max_upload_mb)
-    files = {str(p): p for p in studio.bundled_task_files(task)}
+    files = {str(p): p for p in task_files.bundled_task_files(task)}
     if upload is not None:
         try:
-            path, examples = studio.save_task_upload(task, upload.name, upload)
+            path, examples = task_files.save_task_upload(task, upload.name, upload)
             files[str(path)] = path
             st.success(tr("studio.data.accepted", n=len(examples)))
         except TaskDataError as exc:
@@ -66,19 +68,19 @@ def _finetune_inputs() -> dict:
     if not files:
         st.warning(tr("studio.data.none"))
         return {"base": base, "task": task}
-    default = next((i for i, k in enumerate(files) if k.endswith("train" + studio.TASK_SUFFIX[task])), 0)
+    default = next((i for i, k in enumerate(files) if k.endswith("train" + task_files.TASK_SUFFIX[task])), 0)
     data = st.selectbox(tr("studio.data"), list(files), index=len(files) - 1 if upload else default,
                         key=f"studio_data_{task}", format_func=lambda k: files[k].parent.name + "/" + files[k].name)
     with st.expander(tr("studio.preview")):
         try:
-            st.dataframe(studio.preview_task_file(task, files[data]), width="stretch", hide_index=True)
+            st.dataframe(task_files.preview_task_file(task, files[data]), width="stretch", hide_index=True)
         except TaskDataError as exc:
             st.error(str(exc))
-    val = studio.default_val_file(files[data])
+    val = task_files.default_val_file(files[data])
     st.caption(tr("studio.data.heldout", name=val.name) if val else tr("studio.data.heldout_split"))
     c = st.columns(3)
-    return {"base": base, "task": task, "data": studio.display_path(files[data]),
-            "val_data": studio.display_path(val) if val else None,
+    return {"base": base, "task": task, "data": task_files.display_path(files[data]),
+            "val_data": task_files.display_path(val) if val else None,
             "lora": c[0].toggle(tr("studio.lora"), True, key="studio_lora", help=tr("studio.lora_help")),
             "lora_r": c[1].number_input(tr("studio.lora_r"), 1, 128, TrainConfig.lora_r, key="studio_lora_r"),
             "block_size": c[2].number_input(tr("studio.max_len"), 16, 2048, TrainConfig.kind_defaults("lora")["block_size"],
@@ -107,7 +109,7 @@ def render() -> None:
                                              for k, v in values.items()})
     try:
         config.validate()
-        estimate = studio.estimate_run(config, int(nproc), actor=me())
+        estimate = run_estimate.estimate_run(config, int(nproc), actor=me())
     except (ValueError, OSError, KeyError) as exc:
         st.error(tr("studio.invalid", reason=str(exc)))
         return
@@ -116,7 +118,7 @@ def render() -> None:
                 help=tr("studio.est.trainable", n=f"{estimate.trainable_parameters / 1e6:,.2f} M"))
     m[1].metric(tr("studio.est.memory"), f"{estimate.memory_gib:,.2f} GiB", help=tr("studio.est.memory_help"))
     m[2].metric(tr("studio.est.tokens"), f"{estimate.tokens / 1e6:,.2f} M")
-    m[3].metric(tr("studio.est.time"), studio.format_seconds(estimate.seconds),
+    m[3].metric(tr("studio.est.time"), run_estimate.format_seconds(estimate.seconds),
                 help=tr(f"studio.est.rate.{estimate.rate_basis}", gflops=f"{estimate.flops_per_second / 1e9:,.0f}"))
     st.caption(tr("studio.cli"))
     st.code(runs.cli_command(config, int(nproc)), language="bash", wrap_lines=True)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import runs, studio
+from core import runs
+from core.runs import charts as run_charts
+from core.runs import estimate as run_estimate
 from core.config import get_settings
 from core.owner import Actor
 from pages._auth import auth_enabled
@@ -55,7 +57,7 @@ def _view(run_id: str, me: Actor) -> None:
         st.warning(tr("team.run_not_found", id=safe(run_id)))
         return
     points = runs.run_metrics(run_id, actor=me)
-    live = studio.live_summary(points)
+    live = run_estimate.live_summary(points)
     st.subheader(tr("studio.run.heading", id=run.id))
     st.progress(run.progress, text=tr("studio.run.progress", step=run.step, max=run.max_steps,
                                       status=tr(f"studio.status.{run.shown_status}")))
@@ -70,9 +72,9 @@ def _view(run_id: str, me: Actor) -> None:
     m[1].metric(tr("studio.m.val"), fmt(live["val_loss"], "{:.3f}"))
     m[2].metric(tr("studio.m.ppl"), fmt(live["perplexity"], "{:,.1f}"))
     m[3].metric(tr("studio.m.tps"), fmt(live["tokens_per_second"], "{:,.0f}"))
-    m[4].metric(tr("studio.m.eta"), studio.format_seconds(studio.eta_seconds(run, points)))
+    m[4].metric(tr("studio.m.eta"), run_estimate.format_seconds(run_estimate.eta_seconds(run, points)))
     if points:
-        st.plotly_chart(studio.loss_figure({run.id: points}, _labels()), width="stretch", key=f"studio_fig_{run.id}")
+        st.plotly_chart(run_charts.loss_figure({run.id: points}, _labels()), width="stretch", key=f"studio_fig_{run.id}")
     else:
         st.info(tr("studio.run.waiting"))
     _actions(run, me)

@@ -1,7 +1,8 @@
 """Training studio: train a GPT from scratch or fine-tune a base; live runs; compare; register."""
 import streamlit as st
 
-from core import runs as training_runs, studio
+from core import runs as training_runs
+from core.runs import charts as run_charts
 from pages import _studio_new, _studio_run
 from pages._auth import me
 from pages._shared import tr
@@ -27,7 +28,7 @@ with tab_runs:
     if not runs:
         st.info(tr("studio.runs.none"))
     else:
-        table = studio.runs_frame(runs)
+        table = run_charts.runs_frame(runs)
         table["status"] = [tr(f"studio.status.{s}") for s in table["status"]]
         st.dataframe(table, width="stretch", hide_index=True)
         ids = [r.id for r in runs]
@@ -43,7 +44,7 @@ with tab_runs:
             curves = {i: training_runs.run_metrics(i, actor=ME) for i in chosen}
             labels = {"train": tr("studio.curve.train"), "validation": tr("studio.curve.val"),
                       "step": tr("studio.curve.step"), "loss": tr("studio.curve.loss")}
-            st.plotly_chart(studio.loss_figure(curves, labels), width="stretch", key="studio_compare_fig")
+            st.plotly_chart(run_charts.loss_figure(curves, labels), width="stretch", key="studio_compare_fig")
         if len(chosen) >= 2:
             by_id = {r.id: r for r in runs}
             diff = training_runs.config_diff(by_id[chosen[0]].config, by_id[chosen[1]].config)

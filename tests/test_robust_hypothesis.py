@@ -273,9 +273,9 @@ def test_studio_config_is_valid_or_refused_with_a_message(data):
         assert str(exc).startswith("--") or "give" in str(exc)
         return
     # What validation accepts, the studio can estimate without an error.
-    from core import studio
+    from core.runs import estimate as run_estimate
 
-    est = studio.estimate_run(config)
+    est = run_estimate.estimate_run(config)
     assert est.parameters > 0 and math.isfinite(est.seconds) and math.isfinite(est.memory_gib)
 
 
@@ -284,8 +284,7 @@ def test_studio_config_is_valid_or_refused_with_a_message(data):
                                                             "..\\..\\x.csv", "x.TXT", "", "a.exe", "/etc/x.txt"]),
                                            texts))
 def test_upload_checks_accept_or_refuse_and_write_nothing_when_refused(raw, filename):
-    from core import studio
-    from core.lm import corpora, tasks
+    from core.lm import corpora, task_files, tasks
     from core.uploads import UploadError, read_upload
 
     def files():
@@ -304,7 +303,7 @@ def test_upload_checks_accept_or_refuse_and_write_nothing_when_refused(raw, file
         assert str(exc).strip() and files() == before
     before = files()
     try:
-        path, _ = studio.save_task_upload("sentiment", filename, raw)
+        path, _ = task_files.save_task_upload("sentiment", filename, raw)
         assert path.parent.name == "sentiment" and path.name.startswith("upload-")
     except tasks.TaskDataError as exc:
         assert str(exc).strip() and files() == before

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import studio
+from core.lm import task_files
 from core.config import get_settings
 from core.lm import corpora, tasks
 from core.uploads import CHUNK_BYTES, UploadError, read_upload
@@ -63,7 +63,7 @@ def test_hostile_uploads_are_refused_with_a_reason_and_nothing_is_written(name, 
     with pytest.raises(UploadError, match=reason):
         read_upload(raw, name, (".csv",))
     with pytest.raises(tasks.TaskDataError, match=reason):
-        studio.save_task_upload("sentiment", name, raw)
+        task_files.save_task_upload("sentiment", name, raw)
     if name.endswith(".csv"):
         with pytest.raises(corpora.CorpusError, match=reason):
             corpora.save_upload(name.replace(".csv", ".txt"), raw)
@@ -92,7 +92,7 @@ def test_the_row_cap_is_a_setting_and_is_checked_before_parsing(monkeypatch):
 
 def test_a_traversal_name_never_becomes_a_path():
     raw = ("text,label\n" + "a fine film,positive\n" * 5).encode()
-    path, examples = studio.save_task_upload("sentiment", "../../../../tmp/evil.csv", raw)
+    path, examples = task_files.save_task_upload("sentiment", "../../../../tmp/evil.csv", raw)
     assert len(examples) == 5
     assert path.parent == get_settings().state_dir / "task_uploads" / "sentiment" and "evil" not in path.name
     assert not Path("/tmp/evil.csv").exists()

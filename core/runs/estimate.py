@@ -1,21 +1,16 @@
-"""The training studio's logic, kept out of the page: the form's settings as a validated
-TrainConfig, the estimate shown before a run starts, task files, and the loss-curve figures."""
+"""What the studio shows about a run before and while it trains: its size, memory and time
+estimate (core.estimate's formulas over this machine's measured FLOP/s), the live summary of its
+metrics and the time left."""
 from __future__ import annotations
 
 import json
 import math
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-import pandas as pd
-import plotly.graph_objects as go
-
-from core.config import get_settings
 from core.lm.train import TrainConfig
 
-TASK_SUFFIX = {"sentiment": ".csv", "qa": ".jsonl", "translation": ".tsv", "generation": ".txt"}
 # Effective training FLOP/s (6·N·D counting) on this 2-core CPU when no run of ours has been
 # measured yet: bench/train_nanogpt.py (4L/128d: ~19k tok/s x 6 x 0.81M params ~ 9e10) and the
 # LoRA fine-tune of SmolLM2-135M (~140 tok/s x 6 x 135M ~ 1.1e11), rounded down.
@@ -73,10 +68,10 @@ def vocab_estimate(config: TrainConfig) -> int:
 
 def measured_flops_per_second(limit: int = 5) -> float | None:
     """Median effective FLOP/s (6·N·tokens/s) of the last finished runs recorded in the store."""
-    from core import runs as training_runs
+    from core.runs.service import list_runs
 
     rates = []
-    for run in training_runs.list_runs(limit=20):
+    for run in list_runs(limit=20):
         if run.status != "finished":
             continue
         params = (run.out_dir / "model" / "training.json")
@@ -113,74 +108,6 @@ def estimate_run(config: TrainConfig, nproc: int = 1, actor=None) -> RunEstimate
                        rate_basis="measured" if measured else "default")
 
 
-# ------------------------------------------------------------------ task data
-def bundled_task_files(task: str) -> list[Path]:
-    root = get_settings().data_dir / "tasks" / task
-    suffix = TASK_SUFFIX.get(task, "")
-    return sorted(p for p in root.glob(f"*{suffix}")) if root.is_dir() else []
-
-
-def default_val_file(data: Path) -> Path | None:
-    """validation.<ext> next to a bundled train.<ext>."""
-    candidate = data.with_name("validation" + data.suffix)
-    return candidate if data.stem == "train" and candidate.is_file() else None
-
-
-def save_task_upload(task: str, filename: str, raw: bytes | BinaryIO) -> tuple[Path, list[dict]]:
-    """Check an uploaded task file with the task parser; store it only when it parses."""
-    from core.lm import tasks
-    from core.uploads import UploadError, read_upload
-
-    if task not in TASK_SUFFIX:
-        raise tasks.TaskDataError(f"unknown task {task!r}; choose one of {', '.join(TASK_SUFFIX)}")
-    try:
-        upload = read_upload(raw, filename, (TASK_SUFFIX[task],))
-    except UploadError as exc:
-        raise tasks.TaskDataError(str(exc)) from None
-    examples = tasks.parse_task_text(task, upload.text)
-    # Named after the content, never after the client's file name.
-    target = get_settings().state_dir / "task_uploads" / task / f"{upload.stored_name()}{upload.suffix}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(upload.text, encoding="utf-8")
-    tmp.replace(target)
-    return target, examples
-
-
-def preview_task_file(task: str, path: Path, n: int = 5) -> pd.DataFrame:
-    from core.lm import tasks
-
-    return pd.DataFrame(tasks.load_task_examples(task, path)[:n])
-
-
-# ------------------------------------------------------------------ figures and tables
-def curves_frame(points: list[dict]) -> pd.DataFrame:
-    """Long frame (step, loss, curve) of a run's train and validation losses."""
-    rows = [{"step": p["step"], "loss": p["train_loss"], "curve": "train"} for p in points if p["train_loss"] is not None]
-    rows += [{"step": p["step"], "loss": p["val_loss"], "curve": "validation"} for p in points if p["val_loss"] is not None]
-    return pd.DataFrame(rows, columns=["step", "loss", "curve"])
-
-
-def loss_figure(runs: dict[str, list[dict]], labels: dict[str, str] | None = None) -> go.Figure:
-    """Train (lines) and validation (markers) loss against step, one colour per run."""
-    labels = labels or {"train": "train", "validation": "validation", "step": "step", "loss": "loss"}
-    fig = go.Figure()
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-    for i, (name, points) in enumerate(runs.items()):
-        frame = curves_frame(points)
-        colour = palette[i % len(palette)]
-        suffix = f" · {name}" if len(runs) > 1 else ""
-        train = frame[frame.curve == "train"]
-        val = frame[frame.curve == "validation"]
-        fig.add_trace(go.Scatter(x=train.step, y=train.loss, mode="lines", name=labels["train"] + suffix,
-                                 line={"color": colour, "width": 1.5}, opacity=0.8))
-        fig.add_trace(go.Scatter(x=val.step, y=val.loss, mode="lines+markers", name=labels["validation"] + suffix,
-                                 line={"color": colour, "dash": "dash", "width": 2.5}, marker={"size": 7}))
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title=labels["step"],
-                      yaxis_title=labels["loss"], legend={"orientation": "h", "y": -0.2})
-    return fig
-
-
 def live_summary(points: list[dict]) -> dict[str, Any]:
     """Latest train loss, validation loss, tokens/s and the samples by eval step."""
     train = [p for p in points if p["train_loss"] is not None]
@@ -206,16 +133,6 @@ def eta_seconds(run, points: list[dict]) -> float | None:
     return max(0.0, (run.max_steps - run.step) * per_step)
 
 
-def runs_frame(runs) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "id": r.id, "status": r.shown_status, "kind": r.kind,
-        "data": Path(str(r.config.get("corpus") or r.config.get("data") or "")).name,
-        "model": (f"{r.config.get('n_layer')}L/{r.config.get('n_head')}H/{r.config.get('n_embd')}d"
-                  if r.kind == "scratch" else str(r.config.get("base"))),
-        "step": r.step, "max_steps": r.max_steps, "created": r.created_at.strftime("%Y-%m-%d %H:%M"),
-    } for r in runs], columns=["id", "status", "kind", "data", "model", "step", "max_steps", "created"])
-
-
 def format_seconds(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "–"
@@ -225,13 +142,3 @@ def format_seconds(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-
-
-def display_path(path: Path) -> str:
-    """A path relative to the repository when inside it (commands stay short and portable)."""
-    from core.config import REPO_ROOT
-
-    try:
-        return str(Path(path).resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
